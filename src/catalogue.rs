@@ -1,0 +1,235 @@
+//! The registry: every structure variant, racy or correct, with what each engine is expected to
+//! find. Tests, the report and the benchmarks iterate [`catalogue()`]; nothing lists variants a
+//! second time.
+
+use crate::counter::{self, Counter, Counters};
+use crate::engine::{Engine, EngineKind, EngineResult, Verdict};
+use crate::scenario::{BugClass, ScenarioSet, Subject};
+
+/// What an engine is expected to do with a racy entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Must catch it: deterministic within its bounds. Missing it fails the run.
+    Must,
+    /// May catch it: depends on the machine. Measured and reported, never a failure.
+    May,
+    /// Cannot see it, for the stated reason. Reported as a blind spot, never as a pass.
+    Blind(&'static str),
+    /// Not run, for the stated reason (e.g. it would be undefined behaviour).
+    Skip(&'static str),
+}
+
+impl Expect {
+    /// `must`, `may`, `blind` or `skip`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Expect::Must => "must",
+            Expect::May => "may",
+            Expect::Blind(_) => "blind",
+            Expect::Skip(_) => "skip",
+        }
+    }
+}
+
+/// One variant of one family.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The family, e.g. `counter`.
+    pub family: &'static str,
+    /// The variant's type name, e.g. `LoadStoreCounter`.
+    pub variant: &'static str,
+    /// `Some(class)` for an intentionally racy variant, `None` for a correct one.
+    pub bug: Option<BugClass>,
+    /// One line: what it does and what goes wrong.
+    pub story: &'static str,
+    /// Its scenarios on each runtime.
+    pub scenarios: ScenarioSet,
+    /// Per-engine expectations of a racy entry (ignored for correct ones: those must pass
+    /// everywhere).
+    pub expect: [(EngineKind, Expect); 6],
+}
+
+/// shuttle is sequentially consistent and preempts only at synchronisation operations.
+pub const SHUTTLE_NO_CELL: &str = "shuttle preempts only at synchronisation operations; a plain cell access is not one, so the racing read-modify-write never interleaves";
+/// Why stress never runs a data race.
+pub const STRESS_UB: &str =
+    "not run: a data race on real threads is undefined behaviour, not an experiment";
+
+impl Entry {
+    /// Whether the entry is intentionally racy.
+    pub fn racy(&self) -> bool {
+        self.bug.is_some()
+    }
+    /// What `kind` is expected to do with this entry.
+    pub fn expectation(&self, kind: EngineKind) -> Expect {
+        if !self.racy() {
+            return Expect::Must;
+        }
+        self.expect
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, e)| *e)
+            .unwrap_or(Expect::May)
+    }
+    /// `family/variant`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.family, self.variant)
+    }
+    /// Runs every scenario of this entry under `engine` and returns a verdict per scenario,
+    /// with blind spots and skips applied.
+    pub fn run(&self, engine: &Engine) -> Vec<EngineResult> {
+        let kind = engine.kind();
+        let names = self.scenarios.names();
+        if let Expect::Skip(why) = self.expectation(kind) {
+            return names
+                .into_iter()
+                .map(|scenario| EngineResult {
+                    engine: kind,
+                    scenario,
+                    verdict: Verdict::BlindSpot,
+                    executions: 0,
+                    first_failure_at: None,
+                    elapsed: Default::default(),
+                    time_to_failure: None,
+                    histogram: Default::default(),
+                    counterexample: None,
+                    stress: None,
+                    note: why.to_string(),
+                })
+                .collect();
+        }
+        (0..names.len())
+            .map(|i| {
+                let mut r = engine.run(&self.scenarios, i);
+                if r.verdict == Verdict::Passed
+                    && let Expect::Blind(why) = self.expectation(kind)
+                {
+                    r.verdict = Verdict::BlindSpot;
+                    r.note = format!("expected blind spot: {why}");
+                }
+                r
+            })
+            .collect()
+    }
+    /// The cell verdict of this entry under one engine, from its scenario results: a racy entry
+    /// is caught if any scenario caught it; a correct entry takes its worst scenario.
+    pub fn cell(&self, results: &[EngineResult]) -> Verdict {
+        let has = |v: Verdict| results.iter().any(|r| r.verdict == v);
+        if self.racy() {
+            if has(Verdict::Caught) {
+                Verdict::Caught
+            } else if has(Verdict::Hang) {
+                Verdict::Hang
+            } else if has(Verdict::Error) {
+                Verdict::Error
+            } else if has(Verdict::BlindSpot) {
+                Verdict::BlindSpot
+            } else {
+                Verdict::Passed
+            }
+        } else {
+            [Verdict::Caught, Verdict::Hang, Verdict::Error, Verdict::BlindSpot]
+                .into_iter()
+                .find(|v| has(*v))
+                .unwrap_or(Verdict::Passed)
+        }
+    }
+    /// Whether a cell verdict is a failure of the run: a false positive, or a racy variant that
+    /// escaped an engine that must catch it.
+    pub fn is_failure(&self, kind: EngineKind, cell: Verdict) -> bool {
+        if self.racy() {
+            self.expectation(kind) == Expect::Must
+                && !matches!(cell, Verdict::Caught | Verdict::Hang)
+        } else {
+            cell != Verdict::Passed
+        }
+    }
+}
+
+fn racy_counter<C: Counter>(bug: BugClass, story: &'static str, cell: bool) -> Entry {
+    let shuttle = if cell {
+        Expect::Blind(SHUTTLE_NO_CELL)
+    } else {
+        Expect::Must
+    };
+    Entry {
+        family: "counter",
+        variant: C::NAME,
+        bug: Some(bug),
+        story,
+        scenarios: ScenarioSet::of::<Counters<C>>(),
+        expect: [
+            (EngineKind::Loom, Expect::Must),
+            (EngineKind::ShuttleRandom, shuttle),
+            (EngineKind::ShuttlePct, shuttle),
+            (EngineKind::ShuttleDfs, shuttle),
+            (EngineKind::Proptest, shuttle),
+            (
+                EngineKind::Stress,
+                if cell { Expect::Skip(STRESS_UB) } else { Expect::May },
+            ),
+        ],
+    }
+}
+
+fn correct<T: Subject>(family: &'static str, variant: &'static str, story: &'static str) -> Entry {
+    Entry {
+        family,
+        variant,
+        bug: None,
+        story,
+        scenarios: ScenarioSet::of::<T>(),
+        expect: EngineKind::ALL.map(|k| (k, Expect::Must)),
+    }
+}
+
+fn correct_counter<C: Counter>(story: &'static str) -> Entry {
+    correct::<Counters<C>>("counter", C::NAME, story)
+}
+
+/// Every entry, racy ones first within each family.
+pub fn catalogue() -> Vec<Entry> {
+    use counter::*;
+    vec![
+        racy_counter::<LoadStoreCounter>(
+            BugClass::LostUpdate,
+            "atomic load, then store of value+1: two threads read the same value and one increment is lost",
+            false,
+        ),
+        racy_counter::<SplitLockCounter>(
+            BugClass::AtomicityViolation,
+            "reads under the lock, releases it, writes under it again: every access locked, the increment not atomic",
+            false,
+        ),
+        racy_counter::<WrongLockCounter>(
+            BugClass::LostUpdate,
+            "even threads lock A, odd threads lock B: two correct critical sections that do not exclude each other",
+            false,
+        ),
+        racy_counter::<UnsyncCellCounter>(
+            BugClass::DataRace,
+            "`*cell += 1` with no synchronisation: a data race (loom: causality violation)",
+            true,
+        ),
+        correct_counter::<AtomicCounter>("one fetch_add: an indivisible read-modify-write"),
+        correct_counter::<MutexCounter>("std Mutex held across the read and the write"),
+        correct_counter::<ParkingLotCounter>("parking_lot Mutex held across the read and the write"),
+        correct_counter::<RwLockCounter>("RwLock: write lock to increment, read lock to read"),
+        correct_counter::<ShardedCounter>("cache-padded per-thread slots, summed on read"),
+    ]
+}
+
+/// Finds an entry by variant name (case-insensitive), or `family/variant`.
+///
+/// # Errors
+/// A one-line message naming the known variants.
+pub fn find(name: &str) -> Result<Entry, String> {
+    let all = catalogue();
+    all.iter()
+        .find(|e| e.variant.eq_ignore_ascii_case(name) || e.key().eq_ignore_ascii_case(name))
+        .cloned()
+        .ok_or_else(|| {
+            let names: Vec<_> = all.iter().map(|e| e.variant).collect();
+            format!("unknown variant `{name}` (known: {})", names.join(", "))
+        })
+}

@@ -1,0 +1,196 @@
+//! The shuttle engines: random, PCT and bounded DFS schedulers.
+
+use super::{EngineKind, EngineResult, ModelRun, Quiet, Replay, Verdict, with_class};
+use crate::runtime::Shuttle;
+use crate::scenario::Scenario;
+use crate::trace;
+use shuttle::scheduler::{
+    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task,
+    TaskId,
+};
+use shuttle::{Config, FailurePersistence, Runner};
+use shuttle_engine::scheduler::serialization::{deserialize_schedule, serialize_schedule};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Which shuttle scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Uniformly random choice at every scheduling point.
+    Random,
+    /// Probabilistic concurrency testing with [`ShuttleConfig::depth`].
+    Pct,
+    /// Depth-first enumeration, bounded by [`ShuttleConfig::iterations`].
+    Dfs,
+}
+
+/// Configuration of the shuttle engines.
+#[derive(Debug, Clone)]
+pub struct ShuttleConfig {
+    /// Executions to try (for DFS: the bound on the enumeration).
+    pub iterations: usize,
+    /// The RNG seed of random and PCT: fixed by default, so a run is reproducible.
+    pub seed: u64,
+    /// PCT's bug depth: how many ordering constraints a bug may need (d in the PCT paper).
+    pub depth: usize,
+    /// shuttle's step limit per execution; a schedule that exceeds it (a livelock) fails.
+    pub max_steps: usize,
+}
+
+impl Default for ShuttleConfig {
+    fn default() -> Self {
+        ShuttleConfig {
+            iterations: 2_000,
+            seed: 0x5eed_1ace,
+            depth: 3,
+            max_steps: 100_000,
+        }
+    }
+}
+
+/// Wraps a scheduler and records the schedule of the current execution, so a failure can be
+/// printed as a shuttle schedule string without going through shuttle's panic hook.
+pub(crate) struct Recording<S> {
+    pub inner: S,
+    pub current: Arc<Mutex<Schedule>>,
+}
+
+impl<S: Scheduler> Scheduler for Recording<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        let s = self.inner.new_execution()?;
+        *super::lock(&self.current) = Schedule::new(s.seed);
+        Some(s)
+    }
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        let t = self.inner.next_task(runnable, current, is_yielding)?;
+        super::lock(&self.current).push_task(t);
+        Some(t)
+    }
+    fn next_u64(&mut self) -> u64 {
+        super::lock(&self.current).push_random();
+        self.inner.next_u64()
+    }
+}
+
+pub(crate) fn config(max_steps: usize) -> Config {
+    let mut config = Config::new();
+    config.failure_persistence = FailurePersistence::None;
+    config.max_steps = shuttle::MaxSteps::FailAfter(max_steps);
+    config
+}
+
+/// Runs `scenario` under `scheduler` and builds the result. Shared by every shuttle-based engine.
+pub(crate) fn run_with<S: Scheduler + 'static>(
+    scenario: &Scenario<Shuttle>,
+    engine: EngineKind,
+    scheduler: S,
+    max_steps: usize,
+) -> EngineResult {
+    let _quiet = Quiet::new();
+    let run = Arc::new(ModelRun::default());
+    let current = Arc::new(Mutex::new(Schedule::new(0)));
+    let runner = Runner::new(
+        Recording {
+            inner: scheduler,
+            current: current.clone(),
+        },
+        config(max_steps),
+    );
+    let body = run.body(scenario);
+    trace::start(<Shuttle as crate::runtime::Runtime>::thread_index);
+    let start = Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
+    let elapsed = start.elapsed();
+    let recorded = trace::stop();
+    let executions = run.executions();
+    let mut result = EngineResult {
+        engine,
+        scenario: scenario.name().to_string(),
+        verdict: Verdict::Passed,
+        executions,
+        first_failure_at: None,
+        elapsed,
+        time_to_failure: None,
+        histogram: run.histogram(),
+        counterexample: None,
+        stress: None,
+        note: String::new(),
+    };
+    if let Err(payload) = outcome {
+        let (class, msg) = run.failure(payload.as_ref());
+        let schedule = serialize_schedule(&super::lock(&current));
+        let preemptions = Some(recorded.switches());
+        result.verdict = if msg.contains("exceeded max_steps") {
+            result.note = format!("shuttle step limit ({max_steps}) exceeded: a livelock?");
+            Verdict::Hang
+        } else {
+            Verdict::Caught
+        };
+        result.first_failure_at = Some(executions);
+        result.time_to_failure = Some(elapsed);
+        result.counterexample = Some(super::Counterexample {
+            class,
+            message: with_class(class, msg),
+            replay: Some(Replay::Shuttle(schedule)),
+            trace: recorded,
+            preemptions,
+        });
+    }
+    result
+}
+
+/// Runs `scenario` under the shuttle scheduler `mode`.
+pub fn check(scenario: &Scenario<Shuttle>, mode: Mode, cfg: &ShuttleConfig) -> EngineResult {
+    match mode {
+        Mode::Random => run_with(
+            scenario,
+            EngineKind::ShuttleRandom,
+            RandomScheduler::new_from_seed(cfg.seed, cfg.iterations),
+            cfg.max_steps,
+        ),
+        Mode::Pct => run_with(
+            scenario,
+            EngineKind::ShuttlePct,
+            PctScheduler::new_from_seed(cfg.seed, cfg.depth, cfg.iterations),
+            cfg.max_steps,
+        ),
+        Mode::Dfs => {
+            let mut r = run_with(
+                scenario,
+                EngineKind::ShuttleDfs,
+                DfsScheduler::new(Some(cfg.iterations), false),
+                cfg.max_steps,
+            );
+            if r.verdict == Verdict::Passed {
+                r.note = if (r.executions as usize) < cfg.iterations {
+                    format!("exhaustive: all {} schedules", r.executions)
+                } else {
+                    format!("bounded: first {} schedules", cfg.iterations)
+                };
+            }
+            r
+        }
+    }
+}
+
+/// Replays a shuttle schedule string (as printed in a counterexample) on `scenario`.
+///
+/// # Errors
+/// If the string is not a shuttle schedule.
+pub fn replay(
+    scenario: &Scenario<Shuttle>,
+    engine: EngineKind,
+    schedule: &str,
+) -> Result<EngineResult, String> {
+    let schedule =
+        deserialize_schedule(schedule).ok_or_else(|| "corrupt shuttle schedule string".to_string())?;
+    let mut scheduler = ReplayScheduler::new_from_schedule(schedule);
+    scheduler.set_allow_incomplete();
+    Ok(run_with(scenario, engine, scheduler, usize::MAX / 2))
+}

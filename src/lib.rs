@@ -1,0 +1,35 @@
+//! # racelab
+//!
+//! Concurrency bugs made visible, checkable and measurable.
+//!
+//! racelab is a catalogue of concurrent structures in which every bug pattern comes as an
+//! intentionally racy variant beside its correct twin, and a harness that runs **one scenario
+//! body under several engines**: [loom](engine::loom) (exhaustive, C11 weak memory),
+//! [shuttle](engine::shuttle) (random, PCT, DFS), [proptest-chosen schedules](engine::schedule)
+//! shrunk to the fewest preemptions, and [real threads](engine::stress). It reports, side by
+//! side, which engine catches which bug, in how many executions, with what counterexample, and
+//! names each engine's blind spots.
+//!
+//! - [`runtime`]: the primitive family (`Std`, `Loom`, `Shuttle`) every structure is generic over.
+//! - [`scenario`]: setup, per-thread bodies, a check that classifies outcomes.
+//! - [`engine`]: the engines and their common result shape.
+//! - [`catalogue`]: the registry of entries and expectations.
+//! - [`counter`]: the counter family (the seed article's lost update).
+//! - [`report`]: the detection matrix, `report.json` and `report.md`.
+//!
+//! Check a structure of your own: implement [`scenario::Subject`] and call
+//! [`engine::check_all`]; the README has a worked example.
+
+#![warn(missing_docs)]
+
+pub mod catalogue;
+pub mod counter;
+pub mod engine;
+pub mod report;
+pub mod runtime;
+pub mod scenario;
+pub mod trace;
+
+pub use crate::engine::{Engine, EngineKind, EngineResult, Verdict};
+pub use crate::runtime::{DefaultRuntime, Loom, Runtime, Shuttle, Std};
+pub use crate::scenario::{BugClass, Outcome, Scenario, ScenarioSet, Subject};

@@ -1,0 +1,291 @@
+//! `racelab`: the detection matrix, the catalogue, and replay of printed failures.
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use racelab::catalogue::{self, Entry};
+use racelab::engine::{self, Engine, EngineKind, Replay, Verdict};
+use racelab::report::{Report, Row};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Concurrency bugs made visible: run the catalogue under every engine and print which engine
+/// catches which bug.
+#[derive(Parser, Debug)]
+#[command(name = "racelab", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Write the JSON report here (default: report.json).
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "report.json", global = true)]
+    json: Option<PathBuf>,
+    /// Write the Markdown report here (default: report.md).
+    #[arg(long, value_name = "PATH", global = true)]
+    md: Option<PathBuf>,
+    /// Only this family (e.g. `counter`).
+    #[arg(long, global = true)]
+    family: Option<String>,
+    /// Only this variant (e.g. `LoadStoreCounter`).
+    #[arg(long, global = true)]
+    variant: Option<String>,
+    /// Only these engines (repeat or comma-separate): loom, shuttle-random, shuttle-pct,
+    /// shuttle-dfs, proptest, stress.
+    #[arg(long, value_delimiter = ',', global = true)]
+    engine: Vec<String>,
+    /// Stress budget per scenario, in milliseconds.
+    #[arg(long, value_name = "MS", global = true)]
+    stress_ms: Option<u64>,
+    /// No progress bar.
+    #[arg(long, global = true)]
+    no_progress: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the catalogue and print the detection matrix (the default).
+    Run,
+    /// List the catalogue: family, variant, racy or correct, story, scenarios.
+    List,
+    /// Reproduce a failure from the replay string a report printed.
+    Replay {
+        /// `family/variant/scenario/shuttle:…` or `…/loom:pbN:ITERATION`.
+        token: String,
+    },
+}
+
+/// A user error: printed as one line, exit code 2.
+struct UsageError(String);
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("bad arguments");
+            eprintln!("racelab: {}", line.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(UsageError(m)) => {
+            eprintln!("racelab: {m}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
+    match &cli.command {
+        Some(Command::List) => {
+            list(&selected(&cli)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Replay { token }) => replay(token),
+        Some(Command::Run) | None => run(&cli),
+    }
+}
+
+fn selected(cli: &Cli) -> Result<Vec<Entry>, UsageError> {
+    let mut entries = catalogue::catalogue();
+    if let Some(f) = &cli.family {
+        if !entries.iter().any(|e| e.family.eq_ignore_ascii_case(f)) {
+            let mut fams: Vec<_> = entries.iter().map(|e| e.family).collect();
+            fams.dedup();
+            return Err(UsageError(format!(
+                "unknown family `{f}` (known: {})",
+                fams.join(", ")
+            )));
+        }
+        entries.retain(|e| e.family.eq_ignore_ascii_case(f));
+    }
+    if let Some(v) = &cli.variant {
+        let wanted = catalogue::find(v).map_err(UsageError)?;
+        entries.retain(|e| e.key() == wanted.key());
+        if entries.is_empty() {
+            return Err(UsageError(format!(
+                "variant `{v}` is not in the selected family"
+            )));
+        }
+    }
+    Ok(entries)
+}
+
+fn engines(cli: &Cli) -> Result<Vec<Engine>, UsageError> {
+    let kinds: Vec<EngineKind> = if cli.engine.is_empty() {
+        EngineKind::ALL.to_vec()
+    } else {
+        cli.engine
+            .iter()
+            .map(|s| s.trim().parse::<EngineKind>().map_err(UsageError))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(kinds
+        .into_iter()
+        .map(|k| match (Engine::default_for(k), cli.stress_ms) {
+            (Engine::Stress(mut c), Some(ms)) => {
+                c.time_budget = std::time::Duration::from_millis(ms);
+                Engine::Stress(c)
+            }
+            (e, _) => e,
+        })
+        .collect())
+}
+
+fn list(entries: &[Entry]) {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header(vec!["family", "variant", "expected", "story", "scenarios"]);
+    for e in entries {
+        t.add_row(vec![
+            e.family.to_string(),
+            e.variant.to_string(),
+            e.bug.map_or("correct".into(), |b| format!("racy: {b}")),
+            e.story.to_string(),
+            e.scenarios.names().join("; "),
+        ]);
+    }
+    println!("{t}");
+}
+
+fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
+    let entries = selected(cli)?;
+    let engines = engines(cli)?;
+    let bar = if cli.no_progress {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new((entries.len() * engines.len()) as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+            .expect("static template"),
+    );
+    let start = Instant::now();
+    let mut report = Report::default();
+    for entry in &entries {
+        for engine in &engines {
+            bar.set_message(format!("{} × {}", entry.variant, engine.kind()));
+            report.rows.push(Row::run(entry, engine));
+            bar.inc(1);
+        }
+    }
+    report.elapsed = start.elapsed();
+    bar.finish_and_clear();
+
+    println!("{}", report.matrix());
+    println!(
+        "cells: caught @N = first failure at execution N; seen k in N = stress rounds with the \
+         forbidden outcome; passed ×N = executions checked."
+    );
+    for (entry, r, i) in report.counterexamples() {
+        let c = r.counterexample.as_ref().expect("has one");
+        println!(
+            "\n{} — {} on `{}` after {} execution(s):\n  {}",
+            entry.variant,
+            r.engine,
+            r.scenario,
+            r.first_failure_at.unwrap_or(0),
+            c.message
+        );
+        if !c.trace.is_empty() {
+            for line in c.trace.to_string().lines() {
+                println!("    {line}");
+            }
+        }
+        if let Some(p) = &c.replay {
+            println!(
+                "  replay: racelab replay {}",
+                racelab::report::replay_token(entry, i, p)
+            );
+        }
+    }
+    let json_path = cli.json.clone().unwrap_or_else(|| "report.json".into());
+    let md_path = cli.md.clone().unwrap_or_else(|| "report.md".into());
+    let json = serde_json::to_string_pretty(&report.to_json()).expect("serialisable");
+    std::fs::write(&json_path, json)
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", json_path.display())))?;
+    std::fs::write(&md_path, report.to_markdown())
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", md_path.display())))?;
+    let failures = report.failures();
+    println!(
+        "\n{} cells in {:.1} s; wrote {} and {}",
+        report.rows.len(),
+        report.elapsed.as_secs_f64(),
+        json_path.display(),
+        md_path.display()
+    );
+    if failures.is_empty() {
+        println!("no false positives, no unexpected escapes");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for f in &failures {
+            println!("FAIL {f}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn replay(token: &str) -> Result<ExitCode, UsageError> {
+    let bad = |why: &str| UsageError(format!("corrupt replay string: {why}"));
+    let mut parts = token.splitn(4, '/');
+    let (Some(family), Some(variant), Some(index), Some(payload)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("expected family/variant/scenario/payload"));
+    };
+    let entry = catalogue::find(&format!("{family}/{variant}")).map_err(UsageError)?;
+    let names = entry.scenarios.names();
+    let index: usize = index
+        .parse()
+        .ok()
+        .filter(|i| *i < names.len())
+        .ok_or_else(|| bad(&format!("scenario index `{index}` out of range")))?;
+    let payload: Replay = payload.parse().map_err(|e: String| bad(&e))?;
+    let result = match &payload {
+        Replay::Shuttle(s) => {
+            let scenario = &(entry.scenarios.shuttle)()[index];
+            engine::shuttle::replay(scenario, EngineKind::ShuttleRandom, s).map_err(|e| bad(&e))?
+        }
+        Replay::Loom {
+            preemption_bound, ..
+        } => engine::loom::replay(&(entry.scenarios.loom)()[index], *preemption_bound),
+    };
+    println!("{} / {}: {}", entry.variant, names[index], result.verdict);
+    if let Some(c) = &result.counterexample {
+        println!("  {}", c.message);
+        for line in c.trace.to_string().lines() {
+            println!("    {line}");
+        }
+    }
+    let reproduced = match (&payload, result.verdict) {
+        (Replay::Loom { iteration, .. }, Verdict::Caught) => {
+            let same = result.first_failure_at == Some(*iteration);
+            if !same {
+                println!(
+                    "  loom failed at iteration {:?}, the string said {iteration}",
+                    result.first_failure_at
+                );
+            }
+            same
+        }
+        (_, v) => v == Verdict::Caught,
+    };
+    println!(
+        "{}",
+        if reproduced {
+            "reproduced"
+        } else {
+            "NOT reproduced"
+        }
+    );
+    Ok(if reproduced {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
