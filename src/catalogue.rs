@@ -42,6 +42,9 @@ pub struct Entry {
     pub bug: Option<BugClass>,
     /// One line: what it does and what goes wrong.
     pub story: &'static str,
+    /// Text every catching engine's message must contain (e.g. `lost update`); empty for
+    /// correct entries.
+    pub symptom: &'static str,
     /// Its scenarios on each runtime.
     pub scenarios: ScenarioSet,
     /// Per-engine expectations of a racy entry (ignored for correct ones: those must pass
@@ -128,10 +131,15 @@ impl Entry {
                 Verdict::Passed
             }
         } else {
-            [Verdict::Caught, Verdict::Hang, Verdict::Error, Verdict::BlindSpot]
-                .into_iter()
-                .find(|v| has(*v))
-                .unwrap_or(Verdict::Passed)
+            [
+                Verdict::Caught,
+                Verdict::Hang,
+                Verdict::Error,
+                Verdict::BlindSpot,
+            ]
+            .into_iter()
+            .find(|v| has(*v))
+            .unwrap_or(Verdict::Passed)
         }
     }
     /// Whether a cell verdict is a failure of the run: a false positive, or a racy variant that
@@ -146,7 +154,12 @@ impl Entry {
     }
 }
 
-fn racy_counter<C: Counter>(bug: BugClass, story: &'static str, cell: bool) -> Entry {
+fn racy_counter<C: Counter>(
+    bug: BugClass,
+    symptom: &'static str,
+    story: &'static str,
+    cell: bool,
+) -> Entry {
     let shuttle = if cell {
         Expect::Blind(SHUTTLE_NO_CELL)
     } else {
@@ -157,6 +170,7 @@ fn racy_counter<C: Counter>(bug: BugClass, story: &'static str, cell: bool) -> E
         variant: C::NAME,
         bug: Some(bug),
         story,
+        symptom,
         scenarios: ScenarioSet::of::<Counters<C>>(),
         expect: [
             (EngineKind::Loom, Expect::Must),
@@ -166,7 +180,11 @@ fn racy_counter<C: Counter>(bug: BugClass, story: &'static str, cell: bool) -> E
             (EngineKind::Proptest, shuttle),
             (
                 EngineKind::Stress,
-                if cell { Expect::Skip(STRESS_UB) } else { Expect::May },
+                if cell {
+                    Expect::Skip(STRESS_UB)
+                } else {
+                    Expect::May
+                },
             ),
         ],
     }
@@ -178,6 +196,7 @@ fn correct<T: Subject>(family: &'static str, variant: &'static str, story: &'sta
         variant,
         bug: None,
         story,
+        symptom: "",
         scenarios: ScenarioSet::of::<T>(),
         expect: EngineKind::ALL.map(|k| (k, Expect::Must)),
     }
@@ -193,27 +212,33 @@ pub fn catalogue() -> Vec<Entry> {
     vec![
         racy_counter::<LoadStoreCounter>(
             BugClass::LostUpdate,
+            "lost update",
             "atomic load, then store of value+1: two threads read the same value and one increment is lost",
             false,
         ),
         racy_counter::<SplitLockCounter>(
             BugClass::AtomicityViolation,
+            "lost update",
             "reads under the lock, releases it, writes under it again: every access locked, the increment not atomic",
             false,
         ),
         racy_counter::<WrongLockCounter>(
             BugClass::LostUpdate,
+            "lost update",
             "even threads lock A, odd threads lock B: two correct critical sections that do not exclude each other",
             false,
         ),
         racy_counter::<UnsyncCellCounter>(
             BugClass::DataRace,
+            "data race",
             "`*cell += 1` with no synchronisation: a data race (loom: causality violation)",
             true,
         ),
         correct_counter::<AtomicCounter>("one fetch_add: an indivisible read-modify-write"),
         correct_counter::<MutexCounter>("std Mutex held across the read and the write"),
-        correct_counter::<ParkingLotCounter>("parking_lot Mutex held across the read and the write"),
+        correct_counter::<ParkingLotCounter>(
+            "parking_lot Mutex held across the read and the write",
+        ),
         correct_counter::<RwLockCounter>("RwLock: write lock to increment, read lock to read"),
         correct_counter::<ShardedCounter>("cache-padded per-thread slots, summed on read"),
     ]

@@ -61,7 +61,10 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind::*;
-            if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
@@ -156,10 +159,14 @@ fn list(entries: &[Entry]) {
 fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
     let entries = selected(cli)?;
     let engines = engines(cli)?;
+    // Progress goes to stdout: stderr is silenced while engines run (below).
     let bar = if cli.no_progress {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new((entries.len() * engines.len()) as u64)
+        ProgressBar::with_draw_target(
+            Some((entries.len() * engines.len()) as u64),
+            indicatif::ProgressDrawTarget::stdout(),
+        )
     };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
@@ -167,6 +174,7 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
     );
     let start = Instant::now();
     let mut report = Report::default();
+    let silence = SilenceStderr::new();
     for entry in &entries {
         for engine in &engines {
             bar.set_message(format!("{} × {}", entry.variant, engine.kind()));
@@ -175,6 +183,7 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
         }
     }
     report.elapsed = start.elapsed();
+    drop(silence);
     bar.finish_and_clear();
 
     println!("{}", report.matrix());
@@ -246,6 +255,7 @@ fn replay(token: &str) -> Result<ExitCode, UsageError> {
         .filter(|i| *i < names.len())
         .ok_or_else(|| bad(&format!("scenario index `{index}` out of range")))?;
     let payload: Replay = payload.parse().map_err(|e: String| bad(&e))?;
+    let silence = SilenceStderr::new();
     let result = match &payload {
         Replay::Shuttle(s) => {
             let scenario = &(entry.scenarios.shuttle)()[index];
@@ -255,6 +265,7 @@ fn replay(token: &str) -> Result<ExitCode, UsageError> {
             preemption_bound, ..
         } => engine::loom::replay(&(entry.scenarios.loom)()[index], *preemption_bound),
     };
+    drop(silence);
     println!("{} / {}: {}", entry.variant, names[index], result.verdict);
     if let Some(c) = &result.counterexample {
         println!("  {}", c.message);
@@ -288,4 +299,52 @@ fn replay(token: &str) -> Result<ExitCode, UsageError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Redirects stderr to /dev/null while alive. The engines catch failures on purpose, but
+/// shuttle prints `test panicked in task …` for each one on stderr unconditionally; a matrix run
+/// provokes hundreds. Everything racelab itself has to say goes to stdout or comes after.
+struct SilenceStderr {
+    #[cfg(unix)]
+    saved: Option<libc::c_int>,
+}
+
+impl SilenceStderr {
+    fn new() -> SilenceStderr {
+        #[cfg(unix)]
+        {
+            // SAFETY: plain POSIX calls on file descriptors this function owns (the new
+            // /dev/null descriptor and the duplicate of 2); each result is checked before use,
+            // and fd 2 is restored from `saved` in `drop`.
+            let saved = unsafe {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                if null < 0 {
+                    None
+                } else {
+                    let saved = libc::dup(2);
+                    if saved >= 0 {
+                        libc::dup2(null, 2);
+                    }
+                    libc::close(null);
+                    (saved >= 0).then_some(saved)
+                }
+            };
+            SilenceStderr { saved }
+        }
+        #[cfg(not(unix))]
+        SilenceStderr {}
+    }
+}
+
+impl Drop for SilenceStderr {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(saved) = self.saved {
+            // SAFETY: `saved` is the duplicate of the original fd 2 made in `new`, still open.
+            unsafe {
+                libc::dup2(saved, 2);
+                libc::close(saved);
+            }
+        }
+    }
 }

@@ -54,7 +54,11 @@ impl Row {
         let text = match self.cell {
             Verdict::Caught | Verdict::Hang => {
                 let r = self.best_catch().expect("a catching result");
-                let what = if self.cell == Verdict::Hang { "hang" } else { "caught" };
+                let what = if self.cell == Verdict::Hang {
+                    "hang"
+                } else {
+                    "caught"
+                };
                 match r.stress {
                     Some(s) if self.cell == Verdict::Caught => format!("seen {}", s.frequency()),
                     _ => format!("{what} @{}", r.first_failure_at.unwrap_or(0)),
@@ -85,7 +89,10 @@ pub struct Report {
 
 /// The full replay token of a result: `family/variant/scenario-index/payload`.
 pub fn replay_token(entry: &Entry, scenario_index: usize, replay: &Replay) -> String {
-    format!("{}/{}/{}/{}", entry.family, entry.variant, scenario_index, replay)
+    format!(
+        "{}/{}/{}/{}",
+        entry.family, entry.variant, scenario_index, replay
+    )
 }
 
 impl Report {
@@ -250,7 +257,9 @@ impl Report {
             md += &format!(
                 "| {} | {} |",
                 entry.variant,
-                entry.bug.map_or("correct".to_string(), |b| format!("racy: {b}"))
+                entry
+                    .bug
+                    .map_or("correct".to_string(), |b| format!("racy: {b}"))
             );
             for &e in &engines {
                 md += &format!(

@@ -114,9 +114,9 @@ impl Outcome {
     }
 }
 
-type SetupFn<S> = dyn Fn() -> S + Send + Sync;
-type BodyFn<S, O> = dyn Fn(&S) -> O + Send + Sync;
-type CheckFn<S, O> = dyn Fn(&S, &[O]) -> Outcome + Send + Sync;
+pub(crate) type SetupFn<S> = dyn Fn() -> S + Send + Sync;
+pub(crate) type BodyFn<S, O> = dyn Fn(&S) -> O + Send + Sync;
+pub(crate) type CheckFn<S, O> = dyn Fn(&S, &[O]) -> Outcome + Send + Sync;
 
 /// The type-erased interface the engines drive.
 pub(crate) trait Erased<R: Runtime>: Send + Sync {

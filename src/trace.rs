@@ -93,5 +93,12 @@ pub(crate) fn clear() {
 
 /// Stops recording and returns what was recorded.
 pub(crate) fn stop() -> Trace {
-    RECORDING.with(|r| Trace(r.borrow_mut().take().map(|rec| rec.events).unwrap_or_default()))
+    RECORDING.with(|r| {
+        Trace(
+            r.borrow_mut()
+                .take()
+                .map(|rec| rec.events)
+                .unwrap_or_default(),
+        )
+    })
 }

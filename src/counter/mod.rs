@@ -86,7 +86,10 @@ fn increment_vs_read<R: Runtime, C: Counter>() -> Scenario<R> {
             if reads[1] < reads[0] {
                 Outcome::forbidden(
                     BugClass::AtomicityViolation,
-                    format!("read {} then {}: the counter went backwards", reads[0], reads[1]),
+                    format!(
+                        "read {} then {}: the counter went backwards",
+                        reads[0], reads[1]
+                    ),
                 )
             } else if reads[1] > 3 {
                 Outcome::forbidden(

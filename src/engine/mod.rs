@@ -96,7 +96,10 @@ impl FromStr for EngineKind {
             .find(|k| k.name() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = EngineKind::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown engine `{s}` (expected one of: {})", names.join(", "))
+                format!(
+                    "unknown engine `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -226,9 +229,7 @@ impl FromStr for Replay {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         if let Some(rest) = s.strip_prefix("shuttle:") {
-            if shuttle_engine::scheduler::serialization::deserialize_schedule(rest).is_none() {
-                return Err("corrupt shuttle schedule string".into());
-            }
+            shuttle::validate_schedule(rest)?;
             return Ok(Replay::Shuttle(rest.to_string()));
         }
         if let Some(rest) = s.strip_prefix("loom:") {
@@ -459,8 +460,10 @@ fn install_quiet_hook() {
     ONCE.call_once(|| {
         ::shuttle::check_random(|| {}, 1);
         let previous = std::panic::take_hook();
+        // RACELAB_PANICS=1 shows every caught panic, for debugging racelab itself.
+        let loud = std::env::var_os("RACELAB_PANICS").is_some();
         std::panic::set_hook(Box::new(move |info| {
-            if QUIET.with(Cell::get) == 0 {
+            if loud || QUIET.with(Cell::get) == 0 {
                 previous(info);
             }
         }));

@@ -163,7 +163,9 @@ pub fn check(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig) -> EngineResult
                 if ff.is_none() {
                     *ff = Some((n, start.elapsed()));
                 }
-                Err(TestCaseError::fail(r.message().unwrap_or(&r.note).to_string()))
+                Err(TestCaseError::fail(
+                    r.message().unwrap_or(&r.note).to_string(),
+                ))
             }
         }
     });

@@ -5,8 +5,7 @@ use crate::runtime::Shuttle;
 use crate::scenario::Scenario;
 use crate::trace;
 use shuttle::scheduler::{
-    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task,
-    TaskId,
+    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
 };
 use shuttle::{Config, FailurePersistence, Runner};
 use shuttle_engine::scheduler::serialization::{deserialize_schedule, serialize_schedule};
@@ -179,6 +178,67 @@ pub fn check(scenario: &Scenario<Shuttle>, mode: Mode, cfg: &ShuttleConfig) -> E
     }
 }
 
+/// Checks that `s` is a well-formed shuttle schedule string before shuttle decodes it: shuttle's
+/// own decoder indexes without bounds checks and trusts the encoded length, so a truncated or
+/// corrupted string would panic (or allocate without limit) instead of being rejected.
+///
+/// # Errors
+/// A one-line description of what is wrong.
+pub fn validate_schedule(s: &str) -> Result<Schedule, String> {
+    let hex: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if hex.is_empty() || hex.len() % 2 != 0 {
+        return Err("a shuttle schedule is a non-empty even-length hex string".into());
+    }
+    let nibble = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = hex
+        .chunks(2)
+        .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or("a shuttle schedule is hex digits only")?;
+    if bytes[0] != 0x91 {
+        return Err("not a shuttle v2 schedule (bad magic byte)".into());
+    }
+    let mut pos = 1;
+    let mut varint = || -> Result<u64, String> {
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let b = *bytes.get(pos).ok_or("schedule header is truncated")?;
+            pos += 1;
+            let part = u64::from(b & 0x7f)
+                .checked_shl(shift)
+                .filter(|v| v >> shift == u64::from(b & 0x7f))
+                .ok_or("schedule header number overflows")?;
+            value |= part;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("schedule header number overflows".into())
+    };
+    let task_bits = varint()?;
+    let len = varint()?;
+    let _seed = varint()?;
+    if !(1..=32).contains(&task_bits) {
+        return Err(format!("implausible task id width {task_bits}"));
+    }
+    let total = (bytes.len() - pos) as u64 * 8;
+    if len > total {
+        return Err("schedule is shorter than its header says".into());
+    }
+    let bit = |i: u64| bytes[pos + (i / 8) as usize] >> (i % 8) & 1 == 1;
+    let mut offset = 0u64;
+    for _ in 0..len {
+        if offset >= total {
+            return Err("schedule is shorter than its header says".into());
+        }
+        offset += if bit(offset) { 1 } else { 1 + task_bits };
+        if offset > total {
+            return Err("schedule is shorter than its header says".into());
+        }
+    }
+    deserialize_schedule(s).ok_or_else(|| "corrupt shuttle schedule string".into())
+}
+
 /// Replays a shuttle schedule string (as printed in a counterexample) on `scenario`.
 ///
 /// # Errors
@@ -188,8 +248,7 @@ pub fn replay(
     engine: EngineKind,
     schedule: &str,
 ) -> Result<EngineResult, String> {
-    let schedule =
-        deserialize_schedule(schedule).ok_or_else(|| "corrupt shuttle schedule string".to_string())?;
+    let schedule = validate_schedule(schedule)?;
     let mut scheduler = ReplayScheduler::new_from_schedule(schedule);
     scheduler.set_allow_incomplete();
     Ok(run_with(scenario, engine, scheduler, usize::MAX / 2))

@@ -11,7 +11,7 @@
 
 use super::{Counterexample, EngineKind, EngineResult, Quiet, Verdict, lock, panic_message};
 use crate::runtime::{Runtime, Std};
-use crate::scenario::{BugClass, Outcome, Scenario};
+use crate::scenario::{BodyFn, BugClass, CheckFn, Outcome, Scenario, SetupFn};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -56,11 +56,7 @@ impl StressStats {
         if self.forbidden == 0 {
             "never".into()
         } else {
-            format!(
-                "{} in {}",
-                group(self.forbidden),
-                group(self.rounds)
-            )
+            format!("{} in {}", group(self.forbidden), group(self.rounds))
         }
     }
 }
@@ -107,16 +103,16 @@ struct Shared<S, O> {
 }
 
 pub(crate) struct Rounds<S, O> {
-    setup: Arc<dyn Fn() -> S + Send + Sync>,
-    bodies: Vec<Arc<dyn Fn(&S) -> O + Send + Sync>>,
-    check: Arc<dyn Fn(&S, &[O]) -> Outcome + Send + Sync>,
+    setup: Arc<SetupFn<S>>,
+    bodies: Vec<Arc<BodyFn<S, O>>>,
+    check: Arc<CheckFn<S, O>>,
 }
 
 impl<S, O> Rounds<S, O> {
     pub fn new(
-        setup: Arc<dyn Fn() -> S + Send + Sync>,
-        bodies: Vec<Arc<dyn Fn(&S) -> O + Send + Sync>>,
-        check: Arc<dyn Fn(&S, &[O]) -> Outcome + Send + Sync>,
+        setup: Arc<SetupFn<S>>,
+        bodies: Vec<Arc<BodyFn<S, O>>>,
+        check: Arc<CheckFn<S, O>>,
     ) -> Self {
         Rounds {
             setup,
@@ -128,7 +124,11 @@ impl<S, O> Rounds<S, O> {
 
 /// Spins, then yields: on an oversubscribed machine a pure spin would starve the thread it waits
 /// for.
-fn wait_until(mut ready: impl FnMut() -> bool, stop: &AtomicBool, deadline: Option<Instant>) -> bool {
+fn wait_until(
+    mut ready: impl FnMut() -> bool,
+    stop: &AtomicBool,
+    deadline: Option<Instant>,
+) -> bool {
     let mut spins = 0u32;
     loop {
         if ready() {

@@ -23,7 +23,7 @@ mod loom_rt;
 mod shuttle_rt;
 mod std_rt;
 
-pub use self::loom_rt::Loom;
+pub use self::loom_rt::{Loom, PanicSafe};
 pub use self::shuttle_rt::Shuttle;
 pub use self::std_rt::{PlainCell, Std};
 

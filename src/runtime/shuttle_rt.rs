@@ -48,8 +48,8 @@ impl CondvarApi<Shuttle> for Condvar {
         g: MutexGuard<'a, Shuttle, T>,
         timeout: Duration,
     ) -> (MutexGuard<'a, Shuttle, T>, bool) {
-        let (g, r) =
-            Condvar::wait_timeout(self, g, timeout).unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (g, r) = Condvar::wait_timeout(self, g, timeout)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         (g, r.timed_out())
     }
     fn notify_one(&self) {

@@ -51,8 +51,8 @@ impl CondvarApi<Std> for Condvar {
         g: MutexGuard<'a, Std, T>,
         timeout: Duration,
     ) -> (MutexGuard<'a, Std, T>, bool) {
-        let (g, r) =
-            Condvar::wait_timeout(self, g, timeout).unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (g, r) = Condvar::wait_timeout(self, g, timeout)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         (g, r.timed_out())
     }
     fn notify_one(&self) {

@@ -1,0 +1,158 @@
+//! The catalogue under every engine: each racy variant is caught, with its symptom in the
+//! message, by every engine that must catch it; blind spots are reported as such; each correct
+//! twin passes every engine, stress included. These tests iterate the registry, so a new entry
+//! is tested without being listed here.
+
+use racelab::catalogue::{Entry, Expect, catalogue};
+use racelab::engine::{Engine, EngineKind, StressConfig, Verdict};
+use std::time::Duration;
+
+/// Default engines, with a stress budget that keeps `cargo test` quick.
+fn engine(kind: EngineKind) -> Engine {
+    match Engine::default_for(kind) {
+        Engine::Stress(_) => Engine::Stress(StressConfig {
+            time_budget: Duration::from_millis(300),
+            ..StressConfig::default()
+        }),
+        e => e,
+    }
+}
+
+fn racy() -> impl Iterator<Item = Entry> {
+    catalogue().into_iter().filter(Entry::racy)
+}
+
+fn correct() -> impl Iterator<Item = Entry> {
+    catalogue().into_iter().filter(|e| !e.racy())
+}
+
+fn check_racy(kind: EngineKind) {
+    let mut checked = 0;
+    for entry in racy() {
+        let results = entry.run(&engine(kind));
+        let cell = entry.cell(&results);
+        match entry.expectation(kind) {
+            Expect::Must => {
+                let caught: Vec<_> = results
+                    .iter()
+                    .filter(|r| r.verdict == Verdict::Caught)
+                    .collect();
+                assert!(
+                    !caught.is_empty(),
+                    "{} escaped {kind}: {results:#?}",
+                    entry.variant
+                );
+                for r in caught {
+                    let m = r.message().expect("a caught result has a message");
+                    assert!(
+                        m.contains(entry.symptom) || m.contains(entry.bug.unwrap().name()),
+                        "{} under {kind}: message {m:?} names neither {:?} nor {:?}",
+                        entry.variant,
+                        entry.symptom,
+                        entry.bug.unwrap().name()
+                    );
+                    assert!(r.first_failure_at.is_some());
+                }
+                checked += 1;
+            }
+            Expect::Blind(_) | Expect::Skip(_) => assert_eq!(
+                cell,
+                Verdict::BlindSpot,
+                "{} under {kind} should be a blind spot",
+                entry.variant
+            ),
+            // Machine-dependent: measured, never a gate. It must still not error or hang.
+            Expect::May => assert!(
+                matches!(cell, Verdict::Caught | Verdict::Passed),
+                "{} under {kind}: {cell}",
+                entry.variant
+            ),
+        }
+        assert!(!entry.is_failure(kind, cell));
+    }
+    if kind != EngineKind::Stress {
+        assert!(checked > 0, "no racy entry must be caught by {kind}");
+    }
+}
+
+fn check_correct(kind: EngineKind) {
+    for entry in correct() {
+        for r in entry.run(&engine(kind)) {
+            r.unwrap_passed();
+            assert!(
+                r.executions > 0,
+                "{} ran nothing under {kind}",
+                entry.variant
+            );
+            assert!(r.counterexample.is_none());
+        }
+    }
+}
+
+macro_rules! per_engine {
+    ($($module:ident => $kind:expr),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+            #[test]
+            fn racy_variants_are_caught() {
+                check_racy($kind);
+            }
+            #[test]
+            fn correct_twins_pass() {
+                check_correct($kind);
+            }
+        }
+    )*};
+}
+
+per_engine! {
+    loom => EngineKind::Loom,
+    shuttle_random => EngineKind::ShuttleRandom,
+    shuttle_pct => EngineKind::ShuttlePct,
+    shuttle_dfs => EngineKind::ShuttleDfs,
+    proptest => EngineKind::Proptest,
+    stress => EngineKind::Stress,
+}
+
+#[test]
+fn every_racy_entry_has_a_correct_twin_in_its_family() {
+    for entry in racy() {
+        assert!(
+            correct().any(|c| c.family == entry.family),
+            "{} has no correct twin",
+            entry.key()
+        );
+        assert!(
+            !entry.symptom.is_empty(),
+            "{} names no symptom",
+            entry.key()
+        );
+    }
+}
+
+#[test]
+fn every_racy_entry_has_an_engine_that_must_catch_it() {
+    for entry in racy() {
+        assert!(
+            EngineKind::ALL
+                .iter()
+                .any(|k| entry.expectation(*k) == Expect::Must),
+            "{} can only escape",
+            entry.key()
+        );
+    }
+}
+
+#[test]
+fn variant_names_are_unique_and_findable() {
+    let all = catalogue();
+    for e in &all {
+        assert_eq!(all.iter().filter(|x| x.variant == e.variant).count(), 1);
+        assert_eq!(racelab::catalogue::find(e.variant).unwrap().key(), e.key());
+    }
+    assert!(
+        racelab::catalogue::find("NoSuchCounter")
+            .unwrap_err()
+            .contains("unknown variant `NoSuchCounter`")
+    );
+}

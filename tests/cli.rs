@@ -1,0 +1,113 @@
+//! The `racelab` command: bad input gives one line and exit code 2, never a backtrace.
+
+use std::process::Command;
+
+fn racelab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_racelab"))
+        .args(args)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    for (args, expected) in [
+        (&["--bogus"][..], "unexpected argument '--bogus'"),
+        (&["--variant", "NoSuch"], "unknown variant `NoSuch`"),
+        (&["--family", "nope"], "unknown family `nope`"),
+        (&["--engine", "loomm"], "unknown engine `loomm`"),
+        (&["replay", "garbage"], "corrupt replay string"),
+        (
+            &["replay", "counter/LoadStoreCounter/0/shuttle:zz"],
+            "corrupt replay string",
+        ),
+        (
+            &["replay", "counter/LoadStoreCounter/9/loom:pb2:1"],
+            "out of range",
+        ),
+        (
+            &["replay", "counter/LoadStoreCounter/0/loom:pbx:1"],
+            "corrupt replay string",
+        ),
+        (&["replay", "counter/Nope/0/loom:pb2:1"], "unknown variant"),
+    ] {
+        let (code, _, err) = racelab(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn list_names_every_variant() {
+    let (code, out, _) = racelab(&["list"]);
+    assert_eq!(code, 0);
+    for e in racelab::catalogue::catalogue() {
+        assert!(out.contains(e.variant), "{} missing from list", e.variant);
+    }
+}
+
+#[test]
+fn filtered_run_writes_the_report_contract_and_replays() {
+    let dir = std::env::temp_dir().join(format!("racelab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("r.json");
+    let md = dir.join("r.md");
+    let (code, out, _) = racelab(&[
+        "--variant",
+        "LoadStoreCounter",
+        "--engine",
+        "shuttle-pct,loom",
+        "--no-progress",
+        "--json",
+        json.to_str().unwrap(),
+        "--md",
+        md.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["racelab"], env!("CARGO_PKG_VERSION"));
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 6, "2 engines × 3 scenarios");
+    for r in results {
+        for field in [
+            "family",
+            "variant",
+            "expected",
+            "bug_class",
+            "engine",
+            "verdict",
+            "executions",
+            "millis",
+            "message",
+            "replay",
+            "trace",
+        ] {
+            assert!(r.get(field).is_some(), "missing {field} in {r}");
+        }
+        assert_eq!(r["expected"], "racy");
+    }
+    let caught = results.iter().find(|r| r["verdict"] == "caught").unwrap();
+    assert!(caught["message"].as_str().unwrap().contains("lost update"));
+    let token = caught["replay"].as_str().unwrap();
+    let (code, out, err) = racelab(&["replay", token]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("reproduced") && out.contains("lost update"),
+        "{out}"
+    );
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .contains("| LoadStoreCounter |")
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
