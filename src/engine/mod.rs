@@ -453,13 +453,16 @@ impl Drop for Quiet {
 }
 
 /// Installs (once) a panic hook that is silent on threads inside an engine run and delegates to
-/// the previous hook elsewhere. Shuttle installs its own hook on its first run and would print
-/// every caught failure's schedule; running it first puts ours on top.
+/// the original hook elsewhere. Shuttle installs a process-wide hook on its first run that
+/// prints "Task failed, serializing schedule" for *every* panic, shuttle's or not; racelab runs
+/// shuttle once here so that hook is installed, then drops it (racelab records schedules itself,
+/// and shuttle still prints its own failures' schedules without the hook).
 fn install_quiet_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        ::shuttle::check_random(|| {}, 1);
         let previous = std::panic::take_hook();
+        ::shuttle::check_random(|| {}, 1);
+        drop(std::panic::take_hook());
         // RACELAB_PANICS=1 shows every caught panic, for debugging racelab itself.
         let loud = std::env::var_os("RACELAB_PANICS").is_some();
         std::panic::set_hook(Box::new(move |info| {

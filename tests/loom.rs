@@ -1,0 +1,74 @@
+//! The deep, exhaustive loom suite. Run it with
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release --test loom
+//! ```
+//!
+//! Under `--cfg loom`, `DefaultRuntime` is `Loom`, as the ecosystem's convention expects. Every
+//! catalogue entry runs under loom with the preemption bound from `LOOM_MAX_PREEMPTIONS`
+//! (3 here, 2 in the everyday `cargo test`), including the 3-thread scenarios. Split by family
+//! so CI can shard it by name.
+#![cfg(loom)]
+
+use racelab::catalogue::{Entry, Expect, catalogue};
+use racelab::engine::{Engine, EngineKind, LoomConfig, Verdict};
+
+fn deep() -> Engine {
+    Engine::Loom(LoomConfig::default())
+}
+
+fn check_family(family: &str) {
+    let entries: Vec<Entry> = catalogue()
+        .into_iter()
+        .filter(|e| e.family == family)
+        .collect();
+    assert!(!entries.is_empty());
+    for entry in entries {
+        let results = entry.run(&deep());
+        for r in &results {
+            println!(
+                "{:<20} {:<26} {:<8} {:>6} executions {:>8.1} ms  {}",
+                entry.variant,
+                r.scenario,
+                r.verdict.to_string(),
+                r.executions,
+                r.elapsed.as_secs_f64() * 1e3,
+                r.message().unwrap_or(&r.note)
+            );
+        }
+        if entry.racy() && entry.expectation(EngineKind::Loom) == Expect::Must {
+            assert!(
+                results.iter().any(|r| r.verdict == Verdict::Caught
+                    && r.message().unwrap().contains(entry.symptom)),
+                "loom missed {}",
+                entry.variant
+            );
+        } else if !entry.racy() {
+            for r in &results {
+                r.unwrap_passed();
+            }
+        }
+    }
+}
+
+mod counter {
+    #[test]
+    fn every_counter_under_deep_loom() {
+        super::check_family("counter");
+    }
+}
+
+/// `--cfg loom` makes the un-annotated type loom's.
+#[test]
+fn cfg_loom_makes_loom_the_default_runtime() {
+    use racelab::counter::{AtomicCounter, Counter};
+    assert_eq!(<racelab::DefaultRuntime as racelab::Runtime>::NAME, "loom");
+    loom::model(|| {
+        let c: std::sync::Arc<AtomicCounter> = std::sync::Arc::new(AtomicCounter::new());
+        let c2 = c.clone();
+        let t = loom::thread::spawn(move || c2.increment());
+        c.increment();
+        t.join().unwrap();
+        assert_eq!(c.get(), 2);
+    });
+}
