@@ -198,6 +198,9 @@ fn stress_watchdog_turns_a_hang_into_a_verdict() {
     );
     assert_eq!(r.verdict, Verdict::Hang, "{r:#?}");
     assert!(r.note.contains("watchdog"), "{}", r.note);
+    let c = r.counterexample.as_ref().unwrap();
+    assert_eq!(c.class, BugClass::Deadlock);
+    assert!(c.message.starts_with("deadlock: round 1 made no progress"));
 }
 
 #[test]

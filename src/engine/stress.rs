@@ -310,17 +310,34 @@ pub fn check(scenario: &Scenario<Std>, cfg: &StressConfig) -> EngineResult {
         scenario: scenario.name().to_string(),
         verdict,
         executions: raw.stats.rounds,
-        first_failure_at: raw.first.as_ref().map(|f| f.0),
+        first_failure_at: raw
+            .first
+            .as_ref()
+            .map(|f| f.0)
+            .or(raw.hang.then_some(raw.stats.rounds)),
         elapsed: raw.elapsed,
         time_to_failure: raw.first.as_ref().map(|f| f.1),
         histogram: raw.histogram,
-        counterexample: raw.first.map(|(_, _, class, message)| Counterexample {
-            class,
-            message,
-            replay: None,
-            trace: Default::default(),
-            preemptions: None,
-        }),
+        counterexample: match raw.first {
+            Some((_, _, class, message)) => Some(Counterexample {
+                class,
+                message,
+                replay: None,
+                trace: Default::default(),
+                preemptions: None,
+            }),
+            None if raw.hang => Some(Counterexample {
+                class: BugClass::Deadlock,
+                message: format!(
+                    "deadlock: round {} made no progress for {:?} (watchdog)",
+                    raw.stats.rounds, cfg.watchdog
+                ),
+                replay: None,
+                trace: Default::default(),
+                preemptions: None,
+            }),
+            None => None,
+        },
         stress: Some(raw.stats),
         note,
     }
