@@ -258,3 +258,32 @@ pub fn find(name: &str) -> Result<Entry, String> {
             format!("unknown variant `{name}` (known: {})", names.join(", "))
         })
 }
+
+/// The entries a fuzzer's schedules are run on: every correct entry, and every racy one the
+/// schedule engine is not blind to. Appended entries keep the indices of earlier ones.
+pub fn fuzz_entries() -> Vec<Entry> {
+    catalogue()
+        .into_iter()
+        .filter(|e| {
+            !e.racy()
+                || !matches!(
+                    e.expectation(EngineKind::Proptest),
+                    Expect::Blind(_) | Expect::Skip(_)
+                )
+        })
+        .collect()
+}
+
+/// Decodes fuzzer input into one schedule of one scenario: byte 0 picks the entry (modulo
+/// [`fuzz_entries`]), byte 1 the scenario, the rest are the choices of
+/// [`crate::engine::schedule::ChoiceScheduler`]. Shared by `fuzz/` and `tests/fuzz_corpus.rs`.
+pub fn decode_fuzz_input(data: &[u8]) -> Option<(Entry, crate::Scenario<crate::Shuttle>, &[u8])> {
+    let [e, s, choices @ ..] = data else {
+        return None;
+    };
+    let entries = fuzz_entries();
+    let entry = entries[*e as usize % entries.len()].clone();
+    let mut scenarios = (entry.scenarios.shuttle)();
+    let scenario = scenarios.swap_remove(*s as usize % scenarios.len());
+    Some((entry, scenario, choices))
+}
