@@ -47,6 +47,9 @@ pub struct Entry {
     pub symptom: &'static str,
     /// Its scenarios on each runtime.
     pub scenarios: ScenarioSet,
+    /// A timed run on real threads, for the benchmarks; `None` when the entry must not run on
+    /// real threads (a data race) or is not a timed structure.
+    pub bench: Option<crate::bench::BenchFn>,
     /// Per-engine expectations of a racy entry (ignored for correct ones: those must pass
     /// everywhere).
     pub expect: [(EngineKind, Expect); 6],
@@ -172,6 +175,11 @@ fn racy_counter<C: Counter>(
         story,
         symptom,
         scenarios: ScenarioSet::of::<Counters<C>>(),
+        bench: if cell {
+            None
+        } else {
+            Some(crate::bench::counter_run::<C>)
+        },
         expect: [
             (EngineKind::Loom, Expect::Must),
             (EngineKind::ShuttleRandom, shuttle),
@@ -190,7 +198,12 @@ fn racy_counter<C: Counter>(
     }
 }
 
-fn correct<T: Subject>(family: &'static str, variant: &'static str, story: &'static str) -> Entry {
+fn correct<T: Subject>(
+    family: &'static str,
+    variant: &'static str,
+    story: &'static str,
+    bench: Option<crate::bench::BenchFn>,
+) -> Entry {
     Entry {
         family,
         variant,
@@ -198,12 +211,18 @@ fn correct<T: Subject>(family: &'static str, variant: &'static str, story: &'sta
         story,
         symptom: "",
         scenarios: ScenarioSet::of::<T>(),
+        bench,
         expect: EngineKind::ALL.map(|k| (k, Expect::Must)),
     }
 }
 
 fn correct_counter<C: Counter>(story: &'static str) -> Entry {
-    correct::<Counters<C>>("counter", C::NAME, story)
+    correct::<Counters<C>>(
+        "counter",
+        C::NAME,
+        story,
+        Some(crate::bench::counter_run::<C>),
+    )
 }
 
 /// Every entry, racy ones first within each family.

@@ -22,6 +22,8 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
+pub mod benchsum;
 pub mod catalogue;
 pub mod counter;
 pub mod engine;

@@ -1,0 +1,1 @@
+//! Reads criterion's saved estimates and prints ratio tables (`racelab bench`).
