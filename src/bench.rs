@@ -83,7 +83,10 @@ pub fn counter_run<C: Counter>(threads: usize, ops: u64) -> Measured {
     let overlap = if threads == 1 || span == 0.0 {
         1.0
     } else {
-        first_end.saturating_duration_since(last_start).as_secs_f64() / span
+        first_end
+            .saturating_duration_since(last_start)
+            .as_secs_f64()
+            / span
     };
     Measured {
         elapsed,

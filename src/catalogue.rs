@@ -4,6 +4,7 @@
 
 use crate::counter::{self, Counter, Counters};
 use crate::engine::{Engine, EngineKind, EngineResult, Verdict};
+use crate::lock::{LockCounter, Locks, RawLock};
 use crate::scenario::{BugClass, ScenarioSet, Subject};
 
 /// What an engine is expected to do with a racy entry.
@@ -42,9 +43,11 @@ pub struct Entry {
     pub bug: Option<BugClass>,
     /// One line: what it does and what goes wrong.
     pub story: &'static str,
-    /// Text every catching engine's message must contain (e.g. `lost update`); empty for
+    /// Every catching engine's message contains one of these (e.g. `lost update`); empty for
     /// correct entries.
-    pub symptom: &'static str,
+    pub symptoms: &'static [&'static str],
+    /// The most threads its scenarios and benchmarks may use (Peterson's lock: 2).
+    pub max_threads: usize,
     /// Its scenarios on each runtime.
     pub scenarios: ScenarioSet,
     /// A timed run on real threads, for the benchmarks; `None` when the entry must not run on
@@ -121,29 +124,18 @@ impl Entry {
     /// is caught if any scenario caught it; a correct entry takes its worst scenario.
     pub fn cell(&self, results: &[EngineResult]) -> Verdict {
         let has = |v: Verdict| results.iter().any(|r| r.verdict == v);
-        if self.racy() {
-            if has(Verdict::Caught) {
-                Verdict::Caught
-            } else if has(Verdict::Hang) {
-                Verdict::Hang
-            } else if has(Verdict::Error) {
-                Verdict::Error
-            } else if has(Verdict::BlindSpot) {
-                Verdict::BlindSpot
-            } else {
-                Verdict::Passed
-            }
-        } else {
-            [
-                Verdict::Caught,
-                Verdict::Hang,
-                Verdict::Error,
-                Verdict::BlindSpot,
-            ]
-            .into_iter()
-            .find(|v| has(*v))
-            .unwrap_or(Verdict::Passed)
-        }
+        // Worst first. A scenario skipped on this engine (a blind spot with its reason) neither
+        // passes nor fails the cell as long as another scenario ran: a correct entry passes on
+        // the scenarios that ran, and a racy one that none of them caught is an escape.
+        [
+            Verdict::Caught,
+            Verdict::Hang,
+            Verdict::Error,
+            Verdict::Passed,
+        ]
+        .into_iter()
+        .find(|v| has(*v))
+        .unwrap_or(Verdict::BlindSpot)
     }
     /// Whether a cell verdict is a failure of the run: a false positive, or a racy variant that
     /// escaped an engine that must catch it.
@@ -157,45 +149,133 @@ impl Entry {
     }
 }
 
+/// What a racy entry expects: loom must catch it; the four shuttle-based engines share one
+/// expectation; stress has its own.
+struct Racy {
+    bug: BugClass,
+    symptoms: &'static [&'static str],
+    story: &'static str,
+    shuttle: Expect,
+    stress: Expect,
+}
+
+impl Racy {
+    fn entry<T: Subject>(
+        self,
+        family: &'static str,
+        variant: &'static str,
+        bench: Option<crate::bench::BenchFn>,
+        max_threads: usize,
+    ) -> Entry {
+        Entry {
+            family,
+            variant,
+            bug: Some(self.bug),
+            story: self.story,
+            symptoms: self.symptoms,
+            max_threads,
+            scenarios: ScenarioSet::of::<T>(),
+            bench,
+            expect: [
+                (EngineKind::Loom, Expect::Must),
+                (EngineKind::ShuttleRandom, self.shuttle),
+                (EngineKind::ShuttlePct, self.shuttle),
+                (EngineKind::ShuttleDfs, self.shuttle),
+                (EngineKind::Proptest, self.shuttle),
+                (EngineKind::Stress, self.stress),
+            ],
+        }
+    }
+}
+
 fn racy_counter<C: Counter>(
     bug: BugClass,
-    symptom: &'static str,
+    symptoms: &'static [&'static str],
     story: &'static str,
     cell: bool,
 ) -> Entry {
-    let shuttle = if cell {
-        Expect::Blind(SHUTTLE_NO_CELL)
+    let bench: Option<crate::bench::BenchFn> = if cell {
+        None
     } else {
-        Expect::Must
+        Some(crate::bench::counter_run::<C>)
     };
-    Entry {
-        family: "counter",
-        variant: C::NAME,
-        bug: Some(bug),
+    Racy {
+        bug,
+        symptoms,
         story,
-        symptom,
-        scenarios: ScenarioSet::of::<Counters<C>>(),
-        bench: if cell {
-            None
+        shuttle: if cell {
+            Expect::Blind(SHUTTLE_NO_CELL)
         } else {
-            Some(crate::bench::counter_run::<C>)
+            Expect::Must
         },
-        expect: [
-            (EngineKind::Loom, Expect::Must),
-            (EngineKind::ShuttleRandom, shuttle),
-            (EngineKind::ShuttlePct, shuttle),
-            (EngineKind::ShuttleDfs, shuttle),
-            (EngineKind::Proptest, shuttle),
-            (
-                EngineKind::Stress,
-                if cell {
-                    Expect::Skip(STRESS_UB)
-                } else {
-                    Expect::May
-                },
-            ),
-        ],
+        stress: if cell {
+            Expect::Skip(STRESS_UB)
+        } else {
+            Expect::May
+        },
     }
+    .entry::<Counters<C>>("counter", C::NAME, bench, usize::MAX)
+}
+
+/// shuttle's sequential consistency hides every weak-memory bug.
+pub const SHUTTLE_SC: &str = "shuttle is sequentially consistent: every load sees the latest store, so no stale read or store buffering can happen";
+/// x86-TSO keeps stores in order and loads in order.
+pub const STRESS_TSO: &str = "x86 is TSO: stores stay in order and loads stay in order, so message passing works in hardware even with Relaxed (ARM/POWER would show it)";
+
+fn stress_tso() -> Expect {
+    if cfg!(any(target_arch = "x86", target_arch = "x86_64")) {
+        Expect::Blind(STRESS_TSO)
+    } else {
+        Expect::May
+    }
+}
+
+/// shuttle's DFS on spinning code.
+pub const DFS_SPIN: &str = "bounded DFS varies the last choices first; spin loops make every schedule's tail long, so within its bound it rarely revisits the early interleavings where the bug is";
+
+fn racy_lock<L: RawLock>(bug: BugClass, story: &'static str, shuttle: Expect) -> Entry {
+    let dfs = if shuttle == Expect::Must {
+        Expect::May
+    } else {
+        shuttle
+    };
+    let mut e = Racy {
+        bug,
+        symptoms: &["mutual exclusion violated", "lost update"],
+        story,
+        shuttle,
+        stress: Expect::May,
+    }
+    .entry::<Locks<L>>(
+        "lock",
+        L::NAME,
+        Some(crate::bench::counter_run::<LockCounter<L>>),
+        L::MAX_THREADS,
+    );
+    e.expect[3] = (EngineKind::ShuttleDfs, dfs);
+    e
+}
+
+fn correct_lock<L: RawLock>(story: &'static str) -> Entry {
+    let mut e = correct::<Locks<L>>(
+        "lock",
+        L::NAME,
+        story,
+        Some(crate::bench::counter_run::<LockCounter<L>>),
+    );
+    e.max_threads = L::MAX_THREADS;
+    e
+}
+
+fn racy_ordering<T: Subject>(variant: &'static str, story: &'static str, stress: Expect) -> Entry {
+    Racy {
+        bug: BugClass::WeakMemory,
+        symptoms: &["weak-memory reordering"],
+        story,
+        shuttle: Expect::Blind(SHUTTLE_SC),
+        stress,
+    }
+    .entry::<T>("ordering", variant, None, usize::MAX)
 }
 
 fn correct<T: Subject>(
@@ -209,7 +289,8 @@ fn correct<T: Subject>(
         variant,
         bug: None,
         story,
-        symptom: "",
+        symptoms: &[],
+        max_threads: usize::MAX,
         scenarios: ScenarioSet::of::<T>(),
         bench,
         expect: EngineKind::ALL.map(|k| (k, Expect::Must)),
@@ -227,29 +308,31 @@ fn correct_counter<C: Counter>(story: &'static str) -> Entry {
 
 /// Every entry, racy ones first within each family.
 pub fn catalogue() -> Vec<Entry> {
+    use crate::lock::*;
+    use crate::ordering::*;
     use counter::*;
     vec![
         racy_counter::<LoadStoreCounter>(
             BugClass::LostUpdate,
-            "lost update",
+            &["lost update"],
             "atomic load, then store of value+1: two threads read the same value and one increment is lost",
             false,
         ),
         racy_counter::<SplitLockCounter>(
             BugClass::AtomicityViolation,
-            "lost update",
+            &["lost update", "atomicity violation"],
             "reads under the lock, releases it, writes under it again: every access locked, the increment not atomic",
             false,
         ),
         racy_counter::<WrongLockCounter>(
             BugClass::LostUpdate,
-            "lost update",
+            &["lost update"],
             "even threads lock A, odd threads lock B: two correct critical sections that do not exclude each other",
             false,
         ),
         racy_counter::<UnsyncCellCounter>(
             BugClass::DataRace,
-            "data race",
+            &["data race"],
             "`*cell += 1` with no synchronisation: a data race (loom: causality violation)",
             true,
         ),
@@ -260,6 +343,63 @@ pub fn catalogue() -> Vec<Entry> {
         ),
         correct_counter::<RwLockCounter>("RwLock: write lock to increment, read lock to read"),
         correct_counter::<ShardedCounter>("cache-padded per-thread slots, summed on read"),
+        racy_lock::<TestThenSetLock>(
+            BugClass::MutualExclusion,
+            "waits until the flag reads free, then stores locked: two threads see it free and both enter",
+            Expect::Must,
+        ),
+        racy_lock::<PetersonAcqRel>(
+            BugClass::WeakMemory,
+            "Peterson with Release stores and Acquire loads: store buffering lets both threads read the other's flag as down",
+            Expect::Blind(SHUTTLE_SC),
+        ),
+        correct_lock::<SpinLock>(
+            "test-and-test-and-set: swap(true, Acquire) to enter, store(false, Release) to leave",
+        ),
+        correct_lock::<TicketLock>(
+            "take a ticket with fetch_add, wait until serving shows it: fair, FIFO",
+        ),
+        correct_lock::<PetersonSeqCst>(
+            "Peterson with SeqCst, the turn handed over by swap, a SeqCst fence before the check",
+        ),
+        racy_ordering::<MessagePassing<RelaxedPublish>>(
+            "RelaxedPublish",
+            "payload then flag, both Relaxed: a reader sees the flag and a stale payload",
+            stress_tso(),
+        ),
+        correct::<MessagePassing<ReleaseAcquirePublish>>(
+            "ordering",
+            "ReleaseAcquirePublish",
+            "flag stored Release, loaded Acquire: the payload is visible with the flag",
+            None,
+        ),
+        racy_ordering::<OnceInit<RelaxedOnceInit>>(
+            "RelaxedOnceInit",
+            "double-checked lazy init with a Relaxed fast path: a reader sees ready but the value uninitialised",
+            stress_tso(),
+        ),
+        correct::<OnceInit<AcquireReleaseOnceInit>>(
+            "ordering",
+            "AcquireReleaseOnceInit",
+            "double-checked lazy init, Acquire fast path paired with a Release store (as std::sync::Once)",
+            None,
+        ),
+        racy_ordering::<StoreBuffering<StoreBufferingRelaxed>>(
+            "StoreBufferingRelaxed",
+            "litmus SB, Relaxed: r1 = r2 = 0 is allowed by C11 and real on x86 (store buffers)",
+            Expect::May,
+        ),
+        racy_ordering::<StoreBuffering<StoreBufferingAcqRel>>(
+            "StoreBufferingAcqRel",
+            "litmus SB, Release/Acquire: a store then a load is the pair they leave unordered",
+            Expect::May,
+        ),
+        correct::<StoreBuffering<StoreBufferingSeqCstFence>>(
+            "ordering",
+            "StoreBufferingSeqCstFence",
+            "litmus SB with a SeqCst fence between store and load: r1 = r2 = 0 is forbidden",
+            None,
+        ),
     ]
 }
 

@@ -27,6 +27,8 @@ pub mod benchsum;
 pub mod catalogue;
 pub mod counter;
 pub mod engine;
+pub mod lock;
+pub mod ordering;
 pub mod report;
 pub mod runtime;
 pub mod scenario;

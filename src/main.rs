@@ -51,6 +51,29 @@ enum Command {
         /// `family/variant/scenario/shuttle:…` or `…/loom:pbN:ITERATION`.
         token: String,
     },
+    /// Summarise `cargo bench`: ns/op, ratios to the racy and atomic baselines, parallelism,
+    /// targets; or compare two saved baselines.
+    Bench {
+        /// The baseline to read (`new` = the latest run; else a name saved with
+        /// `cargo bench -- --save-baseline NAME`).
+        #[arg(long, value_name = "NAME", default_value = "new")]
+        baseline: String,
+        /// Compare `--baseline` (before) with this saved baseline (after), flagging changes
+        /// beyond noise.
+        #[arg(long, value_name = "NAME")]
+        compare: Option<String>,
+        /// Write an SVG chart of ns/op against threads (default:
+        /// <criterion dir>/racelab-ns-per-op.svg).
+        #[arg(long, value_name = "PATH", num_args = 0..=1)]
+        svg: Option<Option<PathBuf>>,
+        /// Print the tables as Markdown.
+        #[arg(long)]
+        markdown: bool,
+        /// criterion's output directory (default: $CRITERION_HOME, $CARGO_TARGET_DIR/criterion
+        /// or target/criterion).
+        #[arg(long, value_name = "DIR")]
+        criterion_dir: Option<PathBuf>,
+    },
 }
 
 /// A user error: printed as one line, exit code 2.
@@ -90,6 +113,20 @@ fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Replay { token }) => replay(token),
+        Some(Command::Bench {
+            baseline,
+            compare,
+            svg,
+            markdown,
+            criterion_dir,
+        }) => bench(
+            &cli,
+            baseline,
+            compare.as_deref(),
+            svg.as_ref(),
+            *markdown,
+            criterion_dir.as_ref(),
+        ),
         Some(Command::Run) | None => run(&cli),
     }
 }
@@ -299,6 +336,28 @@ fn replay(token: &str) -> Result<ExitCode, UsageError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn bench(
+    cli: &Cli,
+    baseline: &str,
+    compare: Option<&str>,
+    svg: Option<&Option<PathBuf>>,
+    markdown: bool,
+    criterion_dir: Option<&PathBuf>,
+) -> Result<ExitCode, UsageError> {
+    let mut opts = racelab::benchsum::Options::new();
+    if let Some(dir) = criterion_dir {
+        opts.dir = dir.clone();
+    }
+    opts.baseline = baseline.to_string();
+    opts.compare = compare.map(str::to_string);
+    opts.markdown = markdown;
+    opts.family = cli.family.clone();
+    opts.svg = svg.map(|p| p.clone().unwrap_or_else(|| opts.default_svg()));
+    let text = racelab::benchsum::run(&opts).map_err(UsageError)?;
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Redirects stderr to /dev/null while alive. The engines catch failures on purpose, but

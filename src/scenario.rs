@@ -134,6 +134,8 @@ pub struct Scenario<R: Runtime> {
     name: String,
     threads: usize,
     pub(crate) inner: Arc<dyn Erased<R>>,
+    /// Why this scenario is not run on this runtime, if it is not.
+    pub(crate) skip: Option<String>,
 }
 
 impl<R: Runtime> Clone for Scenario<R> {
@@ -142,6 +144,7 @@ impl<R: Runtime> Clone for Scenario<R> {
             name: self.name.clone(),
             threads: self.threads,
             inner: self.inner.clone(),
+            skip: self.skip.clone(),
         }
     }
 }
@@ -169,6 +172,17 @@ impl<R: Runtime> Scenario<R> {
             bodies: Vec::new(),
             _r: std::marker::PhantomData,
         }
+    }
+    /// Marks this scenario as not run on runtime `R`, for `reason` (an engine limitation, say).
+    /// Engines report it as a blind spot with the reason, and never as a pass; keeping it in
+    /// the list keeps scenario indices the same on every runtime.
+    pub fn skip(mut self, reason: impl Into<String>) -> Self {
+        self.skip = Some(reason.into());
+        self
+    }
+    /// Why the scenario is not run on this runtime, if it is not.
+    pub fn skipped(&self) -> Option<&str> {
+        self.skip.as_deref()
     }
     /// The scenario's name, e.g. `2 threads × 1 increment`.
     pub fn name(&self) -> &str {
@@ -238,6 +252,7 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> ScenarioBuilder<R,
                 check: Arc::new(check),
                 _r: std::marker::PhantomData,
             }),
+            skip: None,
         }
     }
 }

@@ -153,6 +153,26 @@ impl Engine {
     /// # Panics
     /// If `index` is out of range.
     pub fn run(&self, set: &ScenarioSet, index: usize) -> EngineResult {
+        let skipped = match self {
+            Engine::Loom(_) => skip_reason(&(set.loom)()[index]),
+            Engine::Stress(_) => skip_reason(&(set.std)()[index]),
+            _ => skip_reason(&(set.shuttle)()[index]),
+        };
+        if let Some((scenario, why)) = skipped {
+            return EngineResult {
+                engine: self.kind(),
+                scenario,
+                verdict: Verdict::BlindSpot,
+                executions: 0,
+                first_failure_at: None,
+                elapsed: Duration::ZERO,
+                time_to_failure: None,
+                histogram: BTreeMap::new(),
+                counterexample: None,
+                stress: None,
+                note: format!("not run: {why}"),
+            };
+        }
         match self {
             Engine::Loom(c) => loom::check(&(set.loom)()[index], c),
             Engine::ShuttleRandom(c) => {
@@ -164,6 +184,11 @@ impl Engine {
             Engine::Stress(c) => stress::check(&(set.std)()[index], c),
         }
     }
+}
+
+fn skip_reason<R: crate::runtime::Runtime>(s: &Scenario<R>) -> Option<(String, String)> {
+    s.skipped()
+        .map(|why| (s.name().to_string(), why.to_string()))
 }
 
 /// What an engine concluded about one scenario.

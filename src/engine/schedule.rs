@@ -123,7 +123,7 @@ impl Scheduler for ChoiceScheduler {
 pub fn run_choices(scenario: &Scenario<Shuttle>, choices: &[u8], max_steps: usize) -> EngineResult {
     let scheduler = ChoiceScheduler::new(choices.to_vec());
     let preemptions = scheduler.preemption_counter();
-    let mut r = run_with(scenario, EngineKind::Proptest, scheduler, max_steps);
+    let mut r = run_with(scenario, EngineKind::Proptest, scheduler, max_steps, None);
     if let Some(c) = r.counterexample.as_mut() {
         c.preemptions = Some(preemptions.load(Ordering::Relaxed) as usize);
     }

@@ -35,6 +35,10 @@ pub struct ShuttleConfig {
     pub depth: usize,
     /// shuttle's step limit per execution; a schedule that exceeds it (a livelock) fails.
     pub max_steps: usize,
+    /// Stop starting new executions after this long (shuttle's `max_time`); the note says when
+    /// the cap cut a run short. Spinning code makes every schedule long, and bounded DFS over it
+    /// can otherwise take minutes per scenario.
+    pub max_time: Option<std::time::Duration>,
 }
 
 impl Default for ShuttleConfig {
@@ -44,6 +48,7 @@ impl Default for ShuttleConfig {
             seed: 0x5eed_1ace,
             depth: 3,
             max_steps: 100_000,
+            max_time: Some(std::time::Duration::from_secs(2)),
         }
     }
 }
@@ -77,8 +82,9 @@ impl<S: Scheduler> Scheduler for Recording<S> {
     }
 }
 
-pub(crate) fn config(max_steps: usize) -> Config {
+pub(crate) fn config(max_steps: usize, max_time: Option<std::time::Duration>) -> Config {
     let mut config = Config::new();
+    config.max_time = max_time;
     config.failure_persistence = FailurePersistence::None;
     config.max_steps = shuttle::MaxSteps::FailAfter(max_steps);
     config
@@ -90,6 +96,7 @@ pub(crate) fn run_with<S: Scheduler + 'static>(
     engine: EngineKind,
     scheduler: S,
     max_steps: usize,
+    max_time: Option<std::time::Duration>,
 ) -> EngineResult {
     let _quiet = Quiet::new();
     let run = Arc::new(ModelRun::default());
@@ -99,7 +106,7 @@ pub(crate) fn run_with<S: Scheduler + 'static>(
             inner: scheduler,
             current: current.clone(),
         },
-        config(max_steps),
+        config(max_steps, max_time),
     );
     let body = run.body(scenario);
     trace::start(<Shuttle as crate::runtime::Runtime>::thread_index);
@@ -152,12 +159,14 @@ pub fn check(scenario: &Scenario<Shuttle>, mode: Mode, cfg: &ShuttleConfig) -> E
             EngineKind::ShuttleRandom,
             RandomScheduler::new_from_seed(cfg.seed, cfg.iterations),
             cfg.max_steps,
+            cfg.max_time,
         ),
         Mode::Pct => run_with(
             scenario,
             EngineKind::ShuttlePct,
             PctScheduler::new_from_seed(cfg.seed, cfg.depth, cfg.iterations),
             cfg.max_steps,
+            cfg.max_time,
         ),
         Mode::Dfs => {
             let mut r = run_with(
@@ -165,12 +174,15 @@ pub fn check(scenario: &Scenario<Shuttle>, mode: Mode, cfg: &ShuttleConfig) -> E
                 EngineKind::ShuttleDfs,
                 DfsScheduler::new(Some(cfg.iterations), false),
                 cfg.max_steps,
+                cfg.max_time,
             );
             if r.verdict == Verdict::Passed {
-                r.note = if (r.executions as usize) < cfg.iterations {
-                    format!("exhaustive: all {} schedules", r.executions)
-                } else {
+                r.note = if (r.executions as usize) >= cfg.iterations {
                     format!("bounded: first {} schedules", cfg.iterations)
+                } else if cfg.max_time.is_some_and(|t| r.elapsed >= t) {
+                    format!("time cap: first {} schedules", r.executions)
+                } else {
+                    format!("exhaustive: all {} schedules", r.executions)
                 };
             }
             r
@@ -251,5 +263,5 @@ pub fn replay(
     let schedule = validate_schedule(schedule)?;
     let mut scheduler = ReplayScheduler::new_from_schedule(schedule);
     scheduler.set_allow_incomplete();
-    Ok(run_with(scenario, engine, scheduler, usize::MAX / 2))
+    Ok(run_with(scenario, engine, scheduler, usize::MAX / 2, None))
 }

@@ -260,7 +260,10 @@ impl<S: Send + Sync + 'static, O: Send + 'static> Driver for Rounds<S, O> {
             }
             let outcome = match panicked {
                 Some(m) => Outcome::forbidden(BugClass::Panic, m),
-                None => (self.check)(&state, &observed),
+                None => catch_unwind(AssertUnwindSafe(|| (self.check)(&state, &observed)))
+                    .unwrap_or_else(|p| {
+                        Outcome::forbidden(BugClass::Panic, panic_message(p.as_ref()))
+                    }),
             };
             *out.histogram.entry(outcome.key().to_string()).or_default() += 1;
             if let Outcome::Forbidden { class, message } = outcome {

@@ -186,6 +186,9 @@ impl Runtime for Loom {
         // loom::hint::spin_loop yields to the model, so a spin loop is a finite schedule.
         loom::hint::spin_loop()
     }
+    fn fence(order: Ordering) {
+        loom::sync::atomic::fence(order)
+    }
     fn thread_index() -> Option<usize> {
         THREAD_INDEX.with(Cell::get)
     }

@@ -79,6 +79,9 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     /// The body of a spin loop: `std::hint::spin_loop` on real threads, a yield under the
     /// checkers.
     fn spin_loop();
+    /// `std::sync::atomic::fence`. loom models `fence(SeqCst)` fully (unlike `SeqCst` accesses,
+    /// which it treats as `AcqRel`).
+    fn fence(order: Ordering);
     /// The scenario thread index of the calling thread (set by the scenario driver), if any.
     fn thread_index() -> Option<usize>;
     /// Sets the calling thread's scenario thread index.
@@ -86,7 +89,7 @@ pub trait Runtime: Sized + Send + Sync + 'static {
 }
 
 /// The method set of `AtomicUsize`.
-pub trait AtomicUsizeApi: Send + Sync + 'static {
+pub trait AtomicUsizeApi: Send + Sync + std::fmt::Debug + 'static {
     /// `AtomicUsize::new`.
     fn new(v: usize) -> Self;
     /// `AtomicUsize::load`.
@@ -118,7 +121,7 @@ pub trait AtomicUsizeApi: Send + Sync + 'static {
 }
 
 /// The method set of `AtomicBool`.
-pub trait AtomicBoolApi: Send + Sync + 'static {
+pub trait AtomicBoolApi: Send + Sync + std::fmt::Debug + 'static {
     /// `AtomicBool::new`.
     fn new(v: bool) -> Self;
     /// `AtomicBool::load`.

@@ -86,6 +86,9 @@ impl Runtime for Shuttle {
     fn spin_loop() {
         shuttle::hint::spin_loop()
     }
+    fn fence(order: Ordering) {
+        shuttle::sync::atomic::fence(order)
+    }
     fn thread_index() -> Option<usize> {
         THREAD_INDEX.with(Cell::get)
     }

@@ -126,6 +126,9 @@ impl Runtime for Std {
     fn spin_loop() {
         std::hint::spin_loop()
     }
+    fn fence(order: Ordering) {
+        std::sync::atomic::fence(order)
+    }
     fn thread_index() -> Option<usize> {
         THREAD_INDEX.with(Cell::get)
     }

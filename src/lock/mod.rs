@@ -1,0 +1,168 @@
+//! The lock family: hand-built locks, made from the runtime's atomics so that loom checks the
+//! lock itself, not only its use.
+//!
+//! Racy: [`TestThenSetLock`] (every engine sees it), [`PetersonAcqRel`] (a store-buffering bug:
+//! loom sees it, x86 stress can, shuttle cannot). Correct: [`SpinLock`], [`TicketLock`],
+//! [`PetersonSeqCst`]. [`LockCounter`] puts any of them around a counter, and the
+//! [`Locks`] scenarios check mutual exclusion directly.
+
+mod peterson;
+mod spin;
+mod test_then_set;
+mod ticket;
+
+pub use self::peterson::{PetersonAcqRel, PetersonSeqCst};
+pub use self::spin::SpinLock;
+pub use self::test_then_set::TestThenSetLock;
+pub use self::ticket::TicketLock;
+
+use crate::counter::{Counter, Counters};
+use crate::runtime::{AtomicUsizeApi, Runtime};
+use crate::scenario::{BugClass, Outcome, Scenario, Subject};
+use crate::trace;
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Re-reads `a` inside a wait loop: a load with `order` on real threads, a `SeqCst` load under
+/// the model checkers. loom lets a weaker load keep returning a stale value after a yield, so a
+/// spin-wait on it can run until loom's branch budget is gone; a spin on a read-modify-write is
+/// no better (every retry is a new write for loom to order against the holder's). A `SeqCst`
+/// load reads the latest value in loom. The lock's correctness never rests on the wait's read,
+/// only on the read-modify-write that enters, so the model checks the same algorithm.
+pub(crate) fn wait_read<R: Runtime>(
+    a: &R::AtomicUsize,
+    order: std::sync::atomic::Ordering,
+) -> usize {
+    if R::MODEL {
+        R::fence(std::sync::atomic::Ordering::SeqCst);
+        a.load(std::sync::atomic::Ordering::SeqCst)
+    } else {
+        a.load(order)
+    }
+}
+
+/// A raw lock: `lock`, `try_lock`, `unlock`, no guard and no data (lock_api's `RawMutex`
+/// shape). The trait is safe: a racy implementation is allowed to break its promise, and
+/// racelab's job is to catch that.
+pub trait RawLock: Send + Sync + 'static {
+    /// The type's name, as in the catalogue.
+    const NAME: &'static str;
+    /// The most threads the algorithm supports (Peterson's: 2).
+    const MAX_THREADS: usize = usize::MAX;
+    /// The runtime its atomics come from.
+    type Rt: Runtime;
+    /// The same lock on runtime `Q`.
+    type On<Q: Runtime>: RawLock<Rt = Q>;
+    /// An unlocked lock.
+    fn new() -> Self;
+    /// Blocks (spins) until the lock is held.
+    fn lock(&self);
+    /// Takes the lock if that needs no waiting.
+    fn try_lock(&self) -> bool;
+    /// Releases the lock; only its holder may call this.
+    fn unlock(&self);
+}
+
+/// A counter protected by lock `L`: the value is read and written with `Relaxed` atomics, as a
+/// plain variable would be (the lock supplies the ordering; with a racy lock the run stays free
+/// of undefined behaviour).
+pub struct LockCounter<L: RawLock> {
+    lock: L,
+    value: <L::Rt as Runtime>::AtomicUsize,
+}
+
+impl<L: RawLock> Counter for LockCounter<L> {
+    const NAME: &'static str = L::NAME;
+    type On<Q: Runtime> = LockCounter<L::On<Q>>;
+    fn new() -> Self {
+        LockCounter {
+            lock: L::new(),
+            value: AtomicUsizeApi::new(0),
+        }
+    }
+    fn increment(&self) {
+        self.lock.lock();
+        let v = self.value.load(Relaxed);
+        trace::event(|| format!("load → {v}"));
+        self.value.store(v + 1, Relaxed);
+        trace::event(|| format!("store {}", v + 1));
+        self.lock.unlock();
+    }
+    fn get(&self) -> usize {
+        self.lock.lock();
+        let v = self.value.load(Relaxed);
+        self.lock.unlock();
+        v
+    }
+}
+
+/// The shared state of a mutual-exclusion scenario.
+pub struct Exclusion<L: RawLock> {
+    lock: L,
+    inside: <L::Rt as Runtime>::AtomicUsize,
+    violations: <L::Rt as Runtime>::AtomicUsize,
+}
+
+fn critical_section<L: RawLock>(s: &Exclusion<L>) {
+    s.lock.lock();
+    let n = s.inside.fetch_add(1, Relaxed) + 1;
+    trace::event(|| format!("enter ({n} inside)"));
+    if n > 1 {
+        s.violations.fetch_add(1, Relaxed);
+    }
+    s.inside.fetch_sub(1, Relaxed);
+    trace::event(|| "leave".to_string());
+    s.lock.unlock();
+}
+
+fn exclusion<R: Runtime, L: RawLock<Rt = R>>(threads: usize) -> Scenario<R> {
+    Scenario::<R>::builder(format!("{threads} threads: mutual exclusion"), || {
+        Exclusion {
+            lock: L::new(),
+            inside: AtomicUsizeApi::new(0),
+            violations: AtomicUsizeApi::new(0),
+        }
+    })
+    .threads(threads, critical_section::<L>)
+    .check(|s, _| match s.violations.load(Relaxed) {
+        0 => Outcome::ok("one thread at a time"),
+        _ => Outcome::forbidden(
+            BugClass::MutualExclusion,
+            "two threads in the critical section at once",
+        ),
+    })
+}
+
+/// The lock scenarios for lock `L`: mutual exclusion with 2 threads (and 3 where the algorithm
+/// allows), and the counter scenarios on a [`LockCounter<L>`] (2 threads, and 3 where allowed).
+pub struct Locks<L>(PhantomData<L>);
+
+/// Why loom does not run the 3-thread scenarios of the spinning locks.
+pub const LOOM_NO_FAIRNESS: &str = "loom has no fairness: with two threads spinning it explores schedules in which they yield to each other forever and the holder never runs, which exhausts its branch budget; checked with 2 threads under loom, 3 under shuttle";
+
+impl<L: RawLock> Subject for Locks<L> {
+    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+        let mut v = vec![exclusion::<R, L::On<R>>(2)];
+        if L::MAX_THREADS >= 3 {
+            v.push(exclusion::<R, L::On<R>>(3));
+        }
+        v.extend(
+            <Counters<LockCounter<L>> as Subject>::scenarios::<R>()
+                .into_iter()
+                .filter(|s| s.threads() <= L::MAX_THREADS),
+        );
+        if R::NAME == "loom" {
+            v = v
+                .into_iter()
+                .map(|s| {
+                    if s.threads() > 2 {
+                        s.skip(LOOM_NO_FAIRNESS)
+                    } else {
+                        s
+                    }
+                })
+                .collect();
+        }
+        v
+    }
+}

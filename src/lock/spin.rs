@@ -1,0 +1,68 @@
+use super::RawLock;
+use crate::runtime::{AtomicBoolApi, DefaultRuntime, Runtime};
+use crate::trace;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+
+/// A test-and-test-and-set spin lock: `compare_exchange(false, true)` takes the lock in one
+/// indivisible step; while it is held, waiters spin on a plain load (which stays in their own
+/// cache) and only retry when it reads free. A failed compare-exchange writes nothing, unlike a
+/// failed `swap(true)`; that matters to the cache and, as it turned out, to loom, for which
+/// every failed swap is one more store to order.
+///
+/// On real threads the wait is `std::hint::spin_loop`; under the checkers it is a yield. On an
+/// oversubscribed machine (more threads than cores) a spinning waiter can burn the whole time
+/// slice of the holder's core: the benchmarks show that collapse.
+#[derive(Debug)]
+pub struct SpinLock<R: Runtime = DefaultRuntime> {
+    /// `true` while held.
+    locked: R::AtomicBool,
+}
+
+impl<R: Runtime> SpinLock<R> {
+    /// The wait's read (see `super::wait_read` for the checkers' version).
+    fn still_locked(&self) -> bool {
+        if R::MODEL {
+            R::fence(SeqCst);
+            self.locked.load(SeqCst)
+        } else {
+            self.locked.load(Relaxed)
+        }
+    }
+}
+
+impl<R: Runtime> RawLock for SpinLock<R> {
+    const NAME: &'static str = "SpinLock";
+    type Rt = R;
+    type On<Q: Runtime> = SpinLock<Q>;
+    fn new() -> Self {
+        SpinLock {
+            locked: R::AtomicBool::new(false),
+        }
+    }
+    fn lock(&self) {
+        // Acquire: everything the previous holder wrote before its Release store ..
+        while self
+            .locked
+            .compare_exchange(false, true, Acquire, Relaxed)
+            .is_err()
+        {
+            // Test before retrying the swap: a load stays in this core's cache while the lock
+            // is held, where a swap would take the line from the holder. (Under the checkers
+            // the load is SeqCst; see `super::wait_read`.)
+            while self.still_locked() {
+                R::spin_loop();
+            }
+        }
+        // .. is visible from here on.
+        trace::event(|| "compare_exchange → acquired".to_string());
+    }
+    fn try_lock(&self) -> bool {
+        self.locked
+            .compare_exchange(false, true, Acquire, Relaxed)
+            .is_ok()
+    }
+    fn unlock(&self) {
+        // Release: publishes the critical section's writes to the next Acquire swap.
+        self.locked.store(false, Release);
+    }
+}
