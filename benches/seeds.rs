@@ -12,10 +12,14 @@
 //! RACELAB_SEEDS_OPS=10000 RACELAB_BENCH_MEASURE_MS=200 cargo bench --bench seeds   # smoke
 //! ```
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{BenchmarkId, SamplingMode, Throughput};
 use racelab::benchsum::runs::{BenchConfig, RunRecorder, RunsLog, SeedsSummary};
 use racelab::benchsum::{ATOMIC_BASELINE, MUTEX_COUNTER, PYTHON_LOCKED_OVER_RACY, RACY_BASELINE};
 use racelab::catalogue;
+
+#[path = "common/mod.rs"]
+#[allow(dead_code)] // seeds uses `criterion` only
+mod common;
 
 const GROUP: &str = "seeds";
 const THREADS: usize = 6;
@@ -27,11 +31,7 @@ fn main() {
         .filter(|n| *n > 0)
         .unwrap_or(1_000_000);
     let cfg = BenchConfig::from_env(3000, 500, 10);
-    let mut c = Criterion::default()
-        .measurement_time(cfg.measurement)
-        .warm_up_time(cfg.warm_up)
-        .sample_size(cfg.samples)
-        .configure_from_args();
+    let mut c = common::criterion(&cfg);
     let mut log = RunsLog::new();
     let mut group = c.benchmark_group(GROUP);
     group.sampling_mode(SamplingMode::Flat);

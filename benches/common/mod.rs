@@ -1,0 +1,55 @@
+//! The loop shared by the family benchmarks (`benches/counter.rs`, `benches/lock.rs`) and the
+//! criterion setup shared with `benches/seeds.rs`.
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use racelab::benchsum::runs::{BenchConfig, RunRecorder, RunsLog};
+use racelab::catalogue;
+
+/// Thread counts: 4 is oversubscribed on a 2-core machine.
+const THREADS: [usize; 3] = [1, 2, 4];
+
+/// A criterion configured from `cfg` (environment overrides) and the command line.
+pub fn criterion(cfg: &BenchConfig) -> Criterion {
+    Criterion::default()
+        .measurement_time(cfg.measurement)
+        .warm_up_time(cfg.warm_up)
+        .sample_size(cfg.samples)
+        .configure_from_args()
+}
+
+/// Every catalogue entry of `family` with a timed run, at 1, 2 and 4 threads. Ids are
+/// `<family>/<variant>/<threads>`; one iteration is every thread doing one increment, so
+/// throughput is `threads` elements. Correct variants must count exactly (a run that does not
+/// panics); parallelism and the racy variants' losses go to `racelab-runs.json`.
+pub fn bench_family(family: &str) {
+    let cfg = BenchConfig::from_env(2000, 500, 20);
+    let mut c = criterion(&cfg);
+    let mut log = RunsLog::new();
+    let mut group = c.benchmark_group(family);
+    for entry in catalogue::catalogue()
+        .into_iter()
+        .filter(|e| e.family == family)
+    {
+        let Some(bench) = entry.bench else { continue };
+        for threads in THREADS {
+            // An entry may support fewer threads (Peterson's lock: 2); its bench fn panics beyond.
+            if threads > entry.max_threads {
+                continue;
+            }
+            group.throughput(Throughput::Elements(threads as u64));
+            let mut recorder = RunRecorder::new(family, &entry, threads);
+            group.bench_function(BenchmarkId::new(entry.variant, threads), |b| {
+                b.iter_custom(|iters| recorder.run(bench, iters))
+            });
+            log.push(&recorder);
+        }
+    }
+    group.finish();
+    c.final_summary();
+    if log.benchmarking() && log.stats().is_empty() {
+        println!(
+            "racelab: no `{family}` entry with a timed run in the catalogue (or none selected)"
+        );
+    }
+    log.write();
+}
