@@ -91,20 +91,8 @@ impl Entry {
         let names = self.scenarios.names();
         if let Expect::Skip(why) = self.expectation(kind) {
             return names
-                .into_iter()
-                .map(|scenario| EngineResult {
-                    engine: kind,
-                    scenario,
-                    verdict: Verdict::BlindSpot,
-                    executions: 0,
-                    first_failure_at: None,
-                    elapsed: Default::default(),
-                    time_to_failure: None,
-                    histogram: Default::default(),
-                    counterexample: None,
-                    stress: None,
-                    note: why.to_string(),
-                })
+                .iter()
+                .map(|scenario| EngineResult::not_run(kind, scenario, why.to_string()))
                 .collect();
         }
         (0..names.len())
@@ -156,6 +144,8 @@ struct Racy {
     symptoms: &'static [&'static str],
     story: &'static str,
     shuttle: Expect,
+    /// shuttle's bounded DFS, when it differs from the other shuttle engines.
+    dfs: Option<Expect>,
     stress: Expect,
 }
 
@@ -180,7 +170,7 @@ impl Racy {
                 (EngineKind::Loom, Expect::Must),
                 (EngineKind::ShuttleRandom, self.shuttle),
                 (EngineKind::ShuttlePct, self.shuttle),
-                (EngineKind::ShuttleDfs, self.shuttle),
+                (EngineKind::ShuttleDfs, self.dfs.unwrap_or(self.shuttle)),
                 (EngineKind::Proptest, self.shuttle),
                 (EngineKind::Stress, self.stress),
             ],
@@ -208,6 +198,7 @@ fn racy_counter<C: Counter>(
         } else {
             Expect::Must
         },
+        dfs: None,
         stress: if cell {
             Expect::Skip(STRESS_UB)
         } else {
@@ -234,16 +225,13 @@ fn stress_tso() -> Expect {
 pub const DFS_SPIN: &str = "bounded DFS varies the last choices first; spin loops make every schedule's tail long, so within its bound it rarely revisits the early interleavings where the bug is";
 
 fn racy_lock<L: RawLock>(bug: BugClass, story: &'static str, shuttle: Expect) -> Entry {
-    let dfs = if shuttle == Expect::Must {
-        Expect::May
-    } else {
-        shuttle
-    };
-    let mut e = Racy {
+    Racy {
         bug,
         symptoms: &["mutual exclusion violated", "lost update"],
         story,
         shuttle,
+        // Bounded DFS is shallow on spinning code (DFS_SPIN).
+        dfs: (shuttle == Expect::Must).then_some(Expect::May),
         stress: Expect::May,
     }
     .entry::<Locks<L>>(
@@ -251,20 +239,19 @@ fn racy_lock<L: RawLock>(bug: BugClass, story: &'static str, shuttle: Expect) ->
         L::NAME,
         Some(crate::bench::counter_run::<LockCounter<L>>),
         L::MAX_THREADS,
-    );
-    e.expect[3] = (EngineKind::ShuttleDfs, dfs);
-    e
+    )
 }
 
 fn correct_lock<L: RawLock>(story: &'static str) -> Entry {
-    let mut e = correct::<Locks<L>>(
-        "lock",
-        L::NAME,
-        story,
-        Some(crate::bench::counter_run::<LockCounter<L>>),
-    );
-    e.max_threads = L::MAX_THREADS;
-    e
+    Entry {
+        max_threads: L::MAX_THREADS,
+        ..correct::<Locks<L>>(
+            "lock",
+            L::NAME,
+            story,
+            Some(crate::bench::counter_run::<LockCounter<L>>),
+        )
+    }
 }
 
 fn racy_ordering<T: Subject>(variant: &'static str, story: &'static str, stress: Expect) -> Entry {
@@ -273,6 +260,7 @@ fn racy_ordering<T: Subject>(variant: &'static str, story: &'static str, stress:
         symptoms: &["weak-memory reordering"],
         story,
         shuttle: Expect::Blind(SHUTTLE_SC),
+        dfs: None,
         stress,
     }
     .entry::<T>("ordering", variant, None, usize::MAX)

@@ -153,42 +153,37 @@ impl Engine {
     /// # Panics
     /// If `index` is out of range.
     pub fn run(&self, set: &ScenarioSet, index: usize) -> EngineResult {
-        let skipped = match self {
-            Engine::Loom(_) => skip_reason(&(set.loom)()[index]),
-            Engine::Stress(_) => skip_reason(&(set.std)()[index]),
-            _ => skip_reason(&(set.shuttle)()[index]),
-        };
-        if let Some((scenario, why)) = skipped {
-            return EngineResult {
-                engine: self.kind(),
-                scenario,
-                verdict: Verdict::BlindSpot,
-                executions: 0,
-                first_failure_at: None,
-                elapsed: Duration::ZERO,
-                time_to_failure: None,
-                histogram: BTreeMap::new(),
-                counterexample: None,
-                stress: None,
-                note: format!("not run: {why}"),
-            };
-        }
+        let kind = self.kind();
         match self {
-            Engine::Loom(c) => loom::check(&(set.loom)()[index], c),
-            Engine::ShuttleRandom(c) => {
-                shuttle::check(&(set.shuttle)()[index], shuttle::Mode::Random, c)
-            }
-            Engine::ShuttlePct(c) => shuttle::check(&(set.shuttle)()[index], shuttle::Mode::Pct, c),
-            Engine::ShuttleDfs(c) => shuttle::check(&(set.shuttle)()[index], shuttle::Mode::Dfs, c),
-            Engine::Proptest(c) => schedule::check(&(set.shuttle)()[index], c),
-            Engine::Stress(c) => stress::check(&(set.std)()[index], c),
+            Engine::Loom(c) => gate(kind, (set.loom)(), index, |s| loom::check(s, c)),
+            Engine::ShuttleRandom(c) => gate(kind, (set.shuttle)(), index, |s| {
+                shuttle::check(s, shuttle::Mode::Random, c)
+            }),
+            Engine::ShuttlePct(c) => gate(kind, (set.shuttle)(), index, |s| {
+                shuttle::check(s, shuttle::Mode::Pct, c)
+            }),
+            Engine::ShuttleDfs(c) => gate(kind, (set.shuttle)(), index, |s| {
+                shuttle::check(s, shuttle::Mode::Dfs, c)
+            }),
+            Engine::Proptest(c) => gate(kind, (set.shuttle)(), index, |s| schedule::check(s, c)),
+            Engine::Stress(c) => gate(kind, (set.std)(), index, |s| stress::check(s, c)),
         }
     }
 }
 
-fn skip_reason<R: crate::runtime::Runtime>(s: &Scenario<R>) -> Option<(String, String)> {
-    s.skipped()
-        .map(|why| (s.name().to_string(), why.to_string()))
+/// Runs scenario `index` of `scenarios` with `run`, unless the scenario is skipped on this
+/// runtime, which is reported as not run.
+fn gate<R: crate::runtime::Runtime>(
+    kind: EngineKind,
+    scenarios: Vec<Scenario<R>>,
+    index: usize,
+    run: impl FnOnce(&Scenario<R>) -> EngineResult,
+) -> EngineResult {
+    let scenario = &scenarios[index];
+    match scenario.skipped() {
+        Some(why) => EngineResult::not_run(kind, scenario.name(), format!("not run: {why}")),
+        None => run(scenario),
+    }
 }
 
 /// What an engine concluded about one scenario.
@@ -326,6 +321,22 @@ pub struct EngineResult {
 }
 
 impl EngineResult {
+    /// A scenario the engine did not run, for the reason in `note`: a blind spot, never a pass.
+    pub fn not_run(engine: EngineKind, scenario: &str, note: String) -> EngineResult {
+        EngineResult {
+            engine,
+            scenario: scenario.to_string(),
+            verdict: Verdict::BlindSpot,
+            executions: 0,
+            first_failure_at: None,
+            elapsed: Duration::ZERO,
+            time_to_failure: None,
+            histogram: BTreeMap::new(),
+            counterexample: None,
+            stress: None,
+            note,
+        }
+    }
     /// The failure message, if any.
     pub fn message(&self) -> Option<&str> {
         self.counterexample.as_ref().map(|c| c.message.as_str())
