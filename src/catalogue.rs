@@ -71,14 +71,19 @@ impl Entry {
     }
     /// What `kind` is expected to do with this entry.
     pub fn expectation(&self, kind: EngineKind) -> Expect {
-        if !self.racy() {
-            return Expect::Must;
-        }
-        self.expect
+        let set = self
+            .expect
             .iter()
             .find(|(k, _)| *k == kind)
-            .map(|(_, e)| *e)
-            .unwrap_or(Expect::May)
+            .map(|(_, e)| *e);
+        if !self.racy() {
+            // A correct entry must pass every engine that can run it.
+            return match set {
+                Some(Expect::Skip(why)) => Expect::Skip(why),
+                _ => Expect::Must,
+            };
+        }
+        set.unwrap_or(Expect::May)
     }
     /// `family/variant`.
     pub fn key(&self) -> String {
@@ -128,6 +133,9 @@ impl Entry {
     /// Whether a cell verdict is a failure of the run: a false positive, or a racy variant that
     /// escaped an engine that must catch it.
     pub fn is_failure(&self, kind: EngineKind, cell: Verdict) -> bool {
+        if let Expect::Skip(_) = self.expectation(kind) {
+            return false;
+        }
         if self.racy() {
             self.expectation(kind) == Expect::Must
                 && !matches!(cell, Verdict::Caught | Verdict::Hang)
@@ -146,6 +154,8 @@ struct Racy {
     shuttle: Expect,
     /// shuttle's bounded DFS, when it differs from the other shuttle engines.
     dfs: Option<Expect>,
+    /// shuttle's PCT, when it differs from the other shuttle engines.
+    pct: Option<Expect>,
     stress: Expect,
 }
 
@@ -169,7 +179,7 @@ impl Racy {
             expect: [
                 (EngineKind::Loom, Expect::Must),
                 (EngineKind::ShuttleRandom, self.shuttle),
-                (EngineKind::ShuttlePct, self.shuttle),
+                (EngineKind::ShuttlePct, self.pct.unwrap_or(self.shuttle)),
                 (EngineKind::ShuttleDfs, self.dfs.unwrap_or(self.shuttle)),
                 (EngineKind::Proptest, self.shuttle),
                 (EngineKind::Stress, self.stress),
@@ -199,6 +209,7 @@ fn racy_counter<C: Counter>(
             Expect::Must
         },
         dfs: None,
+        pct: None,
         stress: if cell {
             Expect::Skip(STRESS_UB)
         } else {
@@ -232,6 +243,7 @@ fn racy_lock<L: RawLock>(bug: BugClass, story: &'static str, shuttle: Expect) ->
         shuttle,
         // Bounded DFS is shallow on spinning code (DFS_SPIN).
         dfs: (shuttle == Expect::Must).then_some(Expect::May),
+        pct: None,
         stress: Expect::May,
     }
     .entry::<Locks<L>>(
@@ -261,6 +273,7 @@ fn racy_ordering<T: Subject>(variant: &'static str, story: &'static str, stress:
         story,
         shuttle: Expect::Blind(SHUTTLE_SC),
         dfs: None,
+        pct: None,
         stress,
     }
     .entry::<T>("ordering", variant, None, usize::MAX)
@@ -294,10 +307,67 @@ fn correct_counter<C: Counter>(story: &'static str) -> Entry {
     )
 }
 
+/// Why the crossbeam adapters run only on real threads.
+pub const MODEL_STD_ATOMICS: &str =
+    "crossbeam's atomics are std's, invisible to loom and shuttle; the stress engine checks it";
+
+/// The queue scenarios are 3-thread programs whose bugs need an early preemption.
+pub const DFS_SHALLOW: &str = "bounded DFS varies the last scheduling choices first; within its budget it rarely reaches the early preemption these bugs need";
+
+fn racy_queue(
+    bug: BugClass,
+    symptoms: &'static [&'static str],
+    story: &'static str,
+    shuttle: Expect,
+    stress: Expect,
+) -> Racy {
+    Racy {
+        bug,
+        symptoms,
+        story,
+        shuttle,
+        dfs: None,
+        pct: None,
+        stress,
+    }
+}
+
+impl Racy {
+    /// Bounded DFS may miss it (see [`DFS_SHALLOW`]).
+    fn dfs_may(mut self) -> Self {
+        self.dfs = Some(Expect::May);
+        self
+    }
+    /// PCT may miss it within its budget.
+    fn pct_may(mut self) -> Self {
+        self.pct = Some(Expect::May);
+        self
+    }
+    fn queue<T: Subject>(self, variant: &'static str) -> Entry {
+        self.entry::<T>("queue", variant, None, usize::MAX)
+    }
+}
+
+fn correct_queue<T: Subject>(variant: &'static str, story: &'static str) -> Entry {
+    correct::<T>("queue", variant, story, None)
+}
+
+/// A correct entry that only real threads can run.
+fn correct_std_only<T: Subject>(variant: &'static str, story: &'static str) -> Entry {
+    let mut e = correct_queue::<T>(variant, story);
+    for (kind, expect) in e.expect.iter_mut() {
+        if *kind != EngineKind::Stress {
+            *expect = Expect::Skip(MODEL_STD_ATOMICS);
+        }
+    }
+    e
+}
+
 /// Every entry, racy ones first within each family.
 pub fn catalogue() -> Vec<Entry> {
     use crate::lock::*;
     use crate::ordering::*;
+    use crate::queue::*;
     use counter::*;
     vec![
         racy_counter::<LoadStoreCounter>(
@@ -387,6 +457,81 @@ pub fn catalogue() -> Vec<Entry> {
             "StoreBufferingSeqCstFence",
             "litmus SB with a SeqCst fence between store and load: r1 = r2 = 0 is forbidden",
             None,
+        ),
+        racy_queue(            BugClass::LostWakeup,
+            &["lost wakeup"],
+            "a condvar wait guarded by `if`: a consumer woken for an item another consumer took pops an empty buffer",
+            Expect::Must,
+            Expect::May,)
+        .dfs_may()
+        .queue::<Queues<IfNotWhileBuffer<u64>>>("IfNotWhileBuffer"),
+        racy_queue(            BugClass::LostWakeup,
+            &["deadlock", "lost wakeup"],
+            "Cargill's buffer: producers and consumers share one condvar and notify_one wakes the wrong side; everyone sleeps",
+            Expect::Must,
+            Expect::May,)
+        .dfs_may()
+        .pct_may()
+        .queue::<Queues<NotifyOneBuffer<u64>>>("NotifyOneBuffer"),
+        racy_queue(            BugClass::Overflow,
+            &["overflow"],
+            "the room is checked under one lock acquisition and the item pushed under another: two producers fill one place",
+            Expect::Must,
+            Expect::May,)
+        .queue::<Queues<CheckThenPushQueue<u64>>>("CheckThenPushQueue"),
+        racy_queue(            BugClass::WeakMemory,
+            &["data race", "weak-memory reordering", "not linearizable"],
+            "SPSC ring publishing its tail Relaxed: the consumer sees the new tail before the slot's contents",
+            Expect::Blind(SHUTTLE_SC),
+            Expect::Skip(STRESS_UB),)
+        .queue::<Queues<RelaxedSpscRing<u64>>>("RelaxedSpscRing"),
+        racy_queue(            BugClass::LostItem,
+            &["lost item", "duplicated item", "data race", "not linearizable"],
+            "MPMC ring claiming slots with load then store instead of CAS: two producers write one slot, two consumers take one item",
+            Expect::Must,
+            Expect::Skip(STRESS_UB),)
+        .dfs_may()
+        .queue::<Queues<LoadStoreIndexRing<u64>>>("LoadStoreIndexRing"),
+        racy_queue(            BugClass::LostItem,
+            &["lost item"],
+            "push checks `closed` outside the lock: a push accepted just after close lands after the consumers have gone",
+            Expect::Must,
+            Expect::May,)
+        .dfs_may()
+        .queue::<Queues<CloseRacesPushQueue<u64>>>("CloseRacesPushQueue"),
+        racy_queue(            BugClass::OrderViolation,
+            &["order violation"],
+            "task counted finished when taken, not when acknowledged: join returns while the last items are processed",
+            Expect::Must,
+            Expect::May,)
+        .queue::<TaskQueues<EarlyJoinQueue<u64>>>("EarlyJoinQueue"),
+        correct_queue::<TaskQueues<ClosableQueue<u64>>>(
+            "ClosableQueue",
+            "the pipeline article's queue: mutex, three condvars in while loops, task_done/join, push after close hands the item back",
+        ),
+        correct_queue::<Queues<BoundedBuffer<u64>>>(
+            "BoundedBuffer",
+            "mutex plus not_empty/not_full condvars, every wait in a while loop",
+        ),
+        correct_queue::<Queues<MpmcRing<u64>>>(
+            "MpmcRing",
+            "Vyukov's sequence-stamped ring (crossbeam's ArrayQueue) with close as a mark bit in the tail",
+        ),
+        correct_queue::<Queues<SpscRing<u64>>>(
+            "SpscRing",
+            "Lamport ring with cached indices: tail stored Release, loaded Acquire; no RMW on the fast path",
+        ),
+        correct_std_only::<Queues<CrossbeamArrayQueue<u64>>>(
+            "CrossbeamArrayQueue",
+            "the yardstick: crossbeam's ArrayQueue, with a lossless close added",
+        ),
+        correct_std_only::<Queues<CrossbeamSegQueue<u64>>>(
+            "CrossbeamSegQueue",
+            "the yardstick: crossbeam's unbounded SegQueue, with a lossless close added",
+        ),
+        correct_std_only::<Queues<CrossbeamChannel<u64>>>(
+            "CrossbeamChannel",
+            "the yardstick: a bounded crossbeam channel, with a lossless close added",
         ),
     ]
 }

@@ -24,6 +24,10 @@ fn check_family(family: &str) {
         .collect();
     assert!(!entries.is_empty());
     for entry in entries {
+        if let Expect::Skip(why) = entry.expectation(EngineKind::Loom) {
+            println!("{:<20} not run under loom: {why}", entry.variant);
+            continue;
+        }
         let results = entry.run(&deep());
         for r in &results {
             println!(
@@ -73,6 +77,13 @@ mod ordering {
     #[test]
     fn every_ordering_variant_under_deep_loom() {
         super::check_family("ordering");
+    }
+}
+
+mod queue {
+    #[test]
+    fn every_queue_under_deep_loom() {
+        super::check_family("queue");
     }
 }
 

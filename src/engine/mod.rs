@@ -443,6 +443,19 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// Names the bug class of a checker's own failure message.
 fn classify_panic(msg: &str) -> BugClass {
     let lower = msg.to_lowercase();
+    // A structure's own panic that names its bug (`lost wakeup: pop woke up to an empty buffer`).
+    if let Some(class) = [
+        BugClass::LostWakeup,
+        BugClass::LostItem,
+        BugClass::DuplicatedItem,
+        BugClass::Overflow,
+        BugClass::MutualExclusion,
+    ]
+    .into_iter()
+    .find(|c| lower.starts_with(c.name()))
+    {
+        return class;
+    }
     if lower.contains("deadlock") {
         BugClass::Deadlock
     } else if lower.contains("causality violation") {

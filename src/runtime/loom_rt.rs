@@ -195,4 +195,7 @@ impl Runtime for Loom {
     fn set_thread_index(index: Option<usize>) {
         THREAD_INDEX.with(|c| c.set(index))
     }
+    fn thread_token() -> usize {
+        THREAD_INDEX.with(|c| std::ptr::from_ref(c) as usize)
+    }
 }

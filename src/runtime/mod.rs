@@ -86,6 +86,10 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     fn thread_index() -> Option<usize>;
     /// Sets the calling thread's scenario thread index.
     fn set_thread_index(index: Option<usize>);
+    /// A token that identifies the calling thread among the threads alive now (the address of a
+    /// thread-local): cheap to read, so a single-producer structure can check its contract on
+    /// every call.
+    fn thread_token() -> usize;
 }
 
 /// The method set of `AtomicUsize`.
@@ -102,6 +106,8 @@ pub trait AtomicUsizeApi: Send + Sync + std::fmt::Debug + 'static {
     fn fetch_add(&self, v: usize, order: Ordering) -> usize;
     /// `AtomicUsize::fetch_sub`.
     fn fetch_sub(&self, v: usize, order: Ordering) -> usize;
+    /// `AtomicUsize::fetch_or`.
+    fn fetch_or(&self, v: usize, order: Ordering) -> usize;
     /// `AtomicUsize::compare_exchange`.
     fn compare_exchange(
         &self,
@@ -181,8 +187,9 @@ pub trait CondvarApi<R: Runtime>: Send + Sync + 'static {
     fn new() -> Self;
     /// Releases the guard's lock, waits for a notification (or a spurious wakeup), relocks.
     fn wait<'a, T: Send + 'static>(&self, guard: MutexGuard<'a, R, T>) -> MutexGuard<'a, R, T>;
-    /// [`CondvarApi::wait`] with a timeout; the flag is true when it timed out. Under the
-    /// checkers a timeout is a nondeterministic choice, not a clock.
+    /// [`CondvarApi::wait`] with a timeout; the flag is true when it timed out. Under loom and
+    /// shuttle it never times out (both implement it as `wait`): a model has no clock, so a
+    /// wait that nobody ends is reported as the deadlock it would be without the timeout.
     fn wait_timeout<'a, T: Send + 'static>(
         &self,
         guard: MutexGuard<'a, R, T>,
@@ -241,6 +248,9 @@ macro_rules! delegate_atomics {
             }
             fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
                 <$usize>::fetch_sub(self, v, order)
+            }
+            fn fetch_or(&self, v: usize, order: Ordering) -> usize {
+                <$usize>::fetch_or(self, v, order)
             }
             fn compare_exchange(
                 &self,

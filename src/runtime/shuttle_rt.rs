@@ -95,6 +95,9 @@ impl Runtime for Shuttle {
     fn set_thread_index(index: Option<usize>) {
         THREAD_INDEX.with(|c| c.set(index))
     }
+    fn thread_token() -> usize {
+        THREAD_INDEX.with(|c| std::ptr::from_ref(c) as usize)
+    }
 }
 
 const _: Ordering = Ordering::Relaxed;

@@ -135,6 +135,9 @@ impl Runtime for Std {
     fn set_thread_index(index: Option<usize>) {
         THREAD_INDEX.with(|c| c.set(index))
     }
+    fn thread_token() -> usize {
+        THREAD_INDEX.with(|c| std::ptr::from_ref(c) as usize)
+    }
 }
 
 // Ordering is used by the delegation macro.

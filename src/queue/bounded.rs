@@ -1,0 +1,494 @@
+//! Bounded buffers built from a mutex and condition variables: the correct one, and three
+//! classic ways to get it wrong.
+
+use super::{CapacityError, PopError, PushError, Queue, bounded_capacity, deadline, wait_until};
+use crate::runtime::{CondvarApi, DefaultRuntime, MutexApi, Runtime};
+use crate::trace;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// The state every buffer here keeps under its mutex.
+#[derive(Debug)]
+pub(crate) struct Buf<T> {
+    pub(crate) items: VecDeque<T>,
+    pub(crate) closed: bool,
+}
+
+impl<T> Buf<T> {
+    fn new(capacity: usize) -> Self {
+        Buf {
+            items: VecDeque::with_capacity(capacity),
+            closed: false,
+        }
+    }
+}
+
+/// A bounded buffer: one mutex, a `not_empty` and a `not_full` condition variable, and every
+/// wait in a `while` loop that re-checks its condition after waking. This is the textbook
+/// monitor; wakeups that are spurious or stolen by another thread are harmless.
+pub struct BoundedBuffer<T: Send + 'static, R: Runtime = DefaultRuntime> {
+    state: R::Mutex<Buf<T>>,
+    not_empty: R::Condvar,
+    not_full: R::Condvar,
+    capacity: usize,
+}
+
+impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
+    const NAME: &'static str = "BoundedBuffer";
+    const BLOCKING: bool = true;
+    type Rt = R;
+    type On<Q: Runtime> = BoundedBuffer<T, Q>;
+    fn with_capacity(capacity: Option<usize>) -> Result<Self, CapacityError> {
+        let capacity = bounded_capacity(Self::NAME, capacity)?;
+        Ok(BoundedBuffer {
+            state: MutexApi::new(Buf::new(capacity)),
+            not_empty: CondvarApi::new(),
+            not_full: CondvarApi::new(),
+            capacity,
+        })
+    }
+    fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+        let mut g = self.state.lock();
+        if g.closed {
+            return Err(PushError::Closed(item));
+        }
+        if g.items.len() >= self.capacity {
+            return Err(PushError::Full(item));
+        }
+        g.items.push_back(item);
+        self.not_empty.notify_one();
+        Ok(())
+    }
+    fn try_pop(&self) -> Result<T, PopError> {
+        let mut g = self.state.lock();
+        match g.items.pop_front() {
+            Some(item) => {
+                self.not_full.notify_one();
+                Ok(item)
+            }
+            None if g.closed => Err(PopError::Closed),
+            None => Err(PopError::Empty),
+        }
+    }
+    fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
+        let deadline = deadline::<R>(timeout);
+        let mut g = self.state.lock();
+        while !g.closed && g.items.len() >= self.capacity {
+            trace::event(|| "push: full, wait on not_full".into());
+            let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
+            g = g2;
+            if timed_out && !g.closed && g.items.len() >= self.capacity {
+                return Err(PushError::Timeout(item));
+            }
+        }
+        if g.closed {
+            return Err(PushError::Closed(item));
+        }
+        g.items.push_back(item);
+        trace::event(|| "push, notify not_empty".into());
+        self.not_empty.notify_one();
+        Ok(())
+    }
+    fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
+        let deadline = deadline::<R>(timeout);
+        let mut g = self.state.lock();
+        while !g.closed && g.items.is_empty() {
+            trace::event(|| "pop: empty, wait on not_empty".into());
+            let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, g, deadline);
+            g = g2;
+            if timed_out && !g.closed && g.items.is_empty() {
+                return Err(PopError::Timeout);
+            }
+        }
+        match g.items.pop_front() {
+            Some(item) => {
+                trace::event(|| "pop, notify not_full".into());
+                self.not_full.notify_one();
+                Ok(item)
+            }
+            None => Err(PopError::Closed),
+        }
+    }
+    fn close(&self) -> bool {
+        let mut g = self.state.lock();
+        let was = std::mem::replace(&mut g.closed, true);
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+        !was
+    }
+    fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+    fn len(&self) -> usize {
+        self.state.lock().items.len()
+    }
+    fn capacity(&self) -> Option<usize> {
+        Some(self.capacity)
+    }
+}
+
+/// **Intentionally racy:** [`BoundedBuffer`] with each wait guarded by `if` instead of `while`.
+///
+/// A woken thread does not own the condition it was woken for: between `notify_one` and the
+/// waiter re-acquiring the mutex, another consumer can take the item. The woken consumer then
+/// pops an empty buffer (the Python original raises `IndexError`; this one panics with
+/// `lost wakeup`).
+///
+/// ```text
+/// C1: pop: empty, wait on not_empty
+/// P:  push, notify not_empty          (C1 is woken, not yet running)
+/// C2: pop → the item                  (C2 got the mutex first)
+/// C1: wakes, `if` does not re-check → pop on an empty buffer
+/// ```
+pub struct IfNotWhileBuffer<T: Send + 'static, R: Runtime = DefaultRuntime> {
+    state: R::Mutex<Buf<T>>,
+    not_empty: R::Condvar,
+    not_full: R::Condvar,
+    capacity: usize,
+}
+
+impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
+    const NAME: &'static str = "IfNotWhileBuffer";
+    const BLOCKING: bool = true;
+    type Rt = R;
+    type On<Q: Runtime> = IfNotWhileBuffer<T, Q>;
+    fn with_capacity(capacity: Option<usize>) -> Result<Self, CapacityError> {
+        let capacity = bounded_capacity(Self::NAME, capacity)?;
+        Ok(IfNotWhileBuffer {
+            state: MutexApi::new(Buf::new(capacity)),
+            not_empty: CondvarApi::new(),
+            not_full: CondvarApi::new(),
+            capacity,
+        })
+    }
+    fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+        let mut g = self.state.lock();
+        if g.closed {
+            return Err(PushError::Closed(item));
+        }
+        if g.items.len() >= self.capacity {
+            return Err(PushError::Full(item));
+        }
+        g.items.push_back(item);
+        self.not_empty.notify_one();
+        Ok(())
+    }
+    fn try_pop(&self) -> Result<T, PopError> {
+        let mut g = self.state.lock();
+        match g.items.pop_front() {
+            Some(item) => {
+                self.not_full.notify_one();
+                Ok(item)
+            }
+            None if g.closed => Err(PopError::Closed),
+            None => Err(PopError::Empty),
+        }
+    }
+    fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
+        let deadline = deadline::<R>(timeout);
+        let mut g = self.state.lock();
+        // The bug: `if`, so a stolen wakeup is not noticed.
+        if !g.closed && g.items.len() >= self.capacity {
+            trace::event(|| "push: full, wait on not_full (once: `if`)".into());
+            let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
+            g = g2;
+            if timed_out && !g.closed && g.items.len() >= self.capacity {
+                return Err(PushError::Timeout(item));
+            }
+        }
+        if g.closed {
+            return Err(PushError::Closed(item));
+        }
+        assert!(
+            g.items.len() < self.capacity,
+            "lost wakeup: push woke up to a full buffer (its wakeup was stolen: `if` instead of `while`)"
+        );
+        g.items.push_back(item);
+        trace::event(|| "push, notify not_empty".into());
+        self.not_empty.notify_one();
+        Ok(())
+    }
+    fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
+        let deadline = deadline::<R>(timeout);
+        let mut g = self.state.lock();
+        // The bug: `if`, so a stolen wakeup is not noticed.
+        if !g.closed && g.items.is_empty() {
+            trace::event(|| "pop: empty, wait on not_empty (once: `if`)".into());
+            let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, g, deadline);
+            g = g2;
+            if timed_out && !g.closed && g.items.is_empty() {
+                return Err(PopError::Timeout);
+            }
+        }
+        match g.items.pop_front() {
+            Some(item) => {
+                trace::event(|| "pop, notify not_full".into());
+                self.not_full.notify_one();
+                Ok(item)
+            }
+            None if g.closed => Err(PopError::Closed),
+            None => {
+                trace::event(|| "pop on an empty buffer".into());
+                panic!(
+                    "lost wakeup: pop woke up to an empty buffer (its wakeup was stolen: `if` instead of `while`)"
+                )
+            }
+        }
+    }
+    fn close(&self) -> bool {
+        let mut g = self.state.lock();
+        let was = std::mem::replace(&mut g.closed, true);
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+        !was
+    }
+    fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+    fn len(&self) -> usize {
+        self.state.lock().items.len()
+    }
+    fn capacity(&self) -> Option<usize> {
+        Some(self.capacity)
+    }
+}
+
+/// **Intentionally racy:** Cargill's bounded buffer. Producers and consumers wait on *one*
+/// condition variable and wake each other with `notify_one`, so a wakeup can reach a thread of
+/// the same side, which goes back to sleep, and the thread that could have progressed is never
+/// woken: everyone sleeps (a **lost wakeup**, seen as a **deadlock**). The waits are `while`
+/// loops: this is not [`IfNotWhileBuffer`]'s bug. Shuttle's `bounded_buffer` demo is this bug.
+///
+/// ```text
+/// capacity 1; C1 and C2 wait (empty)
+/// P:  push 1, notify_one → wakes C1
+/// P:  push 2: full, wait
+/// C1: pop 1, notify_one → wakes C2 (the wrong side: P is the one that can go on)
+/// C2: empty, wait                     → P, C2 asleep; nobody will notify
+/// ```
+pub struct NotifyOneBuffer<T: Send + 'static, R: Runtime = DefaultRuntime> {
+    state: R::Mutex<Buf<T>>,
+    changed: R::Condvar,
+    capacity: usize,
+}
+
+impl<T: Send + 'static, R: Runtime> Queue<T> for NotifyOneBuffer<T, R> {
+    const NAME: &'static str = "NotifyOneBuffer";
+    const BLOCKING: bool = true;
+    type Rt = R;
+    type On<Q: Runtime> = NotifyOneBuffer<T, Q>;
+    fn with_capacity(capacity: Option<usize>) -> Result<Self, CapacityError> {
+        let capacity = bounded_capacity(Self::NAME, capacity)?;
+        Ok(NotifyOneBuffer {
+            state: MutexApi::new(Buf::new(capacity)),
+            changed: CondvarApi::new(),
+            capacity,
+        })
+    }
+    fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+        let mut g = self.state.lock();
+        if g.closed {
+            return Err(PushError::Closed(item));
+        }
+        if g.items.len() >= self.capacity {
+            return Err(PushError::Full(item));
+        }
+        g.items.push_back(item);
+        self.changed.notify_one();
+        Ok(())
+    }
+    fn try_pop(&self) -> Result<T, PopError> {
+        let mut g = self.state.lock();
+        match g.items.pop_front() {
+            Some(item) => {
+                self.changed.notify_one();
+                Ok(item)
+            }
+            None if g.closed => Err(PopError::Closed),
+            None => Err(PopError::Empty),
+        }
+    }
+    fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
+        let deadline = deadline::<R>(timeout);
+        let mut g = self.state.lock();
+        while !g.closed && g.items.len() >= self.capacity {
+            trace::event(|| "push: full, wait on the shared condvar".into());
+            let (g2, timed_out) = wait_until::<R, _>(&self.changed, g, deadline);
+            g = g2;
+            if timed_out && !g.closed && g.items.len() >= self.capacity {
+                return Err(PushError::Timeout(item));
+            }
+        }
+        if g.closed {
+            return Err(PushError::Closed(item));
+        }
+        g.items.push_back(item);
+        trace::event(|| "push, notify_one".into());
+        // The bug: this may wake another producer instead of a consumer.
+        self.changed.notify_one();
+        Ok(())
+    }
+    fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
+        let deadline = deadline::<R>(timeout);
+        let mut g = self.state.lock();
+        while !g.closed && g.items.is_empty() {
+            trace::event(|| "pop: empty, wait on the shared condvar".into());
+            let (g2, timed_out) = wait_until::<R, _>(&self.changed, g, deadline);
+            g = g2;
+            if timed_out && !g.closed && g.items.is_empty() {
+                return Err(PopError::Timeout);
+            }
+        }
+        match g.items.pop_front() {
+            Some(item) => {
+                trace::event(|| "pop, notify_one".into());
+                // The bug: this may wake another consumer instead of a producer.
+                self.changed.notify_one();
+                Ok(item)
+            }
+            None => Err(PopError::Closed),
+        }
+    }
+    fn close(&self) -> bool {
+        let mut g = self.state.lock();
+        let was = std::mem::replace(&mut g.closed, true);
+        self.changed.notify_all();
+        !was
+    }
+    fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+    fn len(&self) -> usize {
+        self.state.lock().items.len()
+    }
+    fn capacity(&self) -> Option<usize> {
+        Some(self.capacity)
+    }
+}
+
+/// **Intentionally racy:** the capacity is checked under one acquisition of the lock and the
+/// item pushed under another. Two producers can both see room for one item and both push: the
+/// buffer **overflows** its bound. Each step is locked; the check-then-act is not atomic.
+///
+/// ```text
+/// capacity 1, empty
+/// P1: lock, len 0 < 1, unlock
+/// P2: lock, len 0 < 1, unlock
+/// P1: lock, push, unlock
+/// P2: lock, push, unlock               → len 2 > capacity 1
+/// ```
+pub struct CheckThenPushQueue<T: Send + 'static, R: Runtime = DefaultRuntime> {
+    state: R::Mutex<Buf<T>>,
+    not_empty: R::Condvar,
+    not_full: R::Condvar,
+    capacity: usize,
+}
+
+impl<T: Send + 'static, R: Runtime> CheckThenPushQueue<T, R> {
+    /// Whether there is room, under its own lock acquisition (`Err` if closed).
+    fn room(&self) -> Result<bool, ()> {
+        let g = self.state.lock();
+        if g.closed {
+            return Err(());
+        }
+        let len = g.items.len();
+        trace::event(|| format!("check: len {len}"));
+        Ok(len < self.capacity)
+    }
+    /// The push itself, under a second acquisition.
+    fn append(&self, item: T) -> Result<(), PushError<T>> {
+        let mut g = self.state.lock();
+        if g.closed {
+            return Err(PushError::Closed(item));
+        }
+        g.items.push_back(item);
+        let len = g.items.len();
+        trace::event(|| format!("push: len {len}"));
+        self.not_empty.notify_one();
+        Ok(())
+    }
+}
+
+impl<T: Send + 'static, R: Runtime> Queue<T> for CheckThenPushQueue<T, R> {
+    const NAME: &'static str = "CheckThenPushQueue";
+    const BLOCKING: bool = true;
+    type Rt = R;
+    type On<Q: Runtime> = CheckThenPushQueue<T, Q>;
+    fn with_capacity(capacity: Option<usize>) -> Result<Self, CapacityError> {
+        let capacity = bounded_capacity(Self::NAME, capacity)?;
+        Ok(CheckThenPushQueue {
+            state: MutexApi::new(Buf::new(capacity)),
+            not_empty: CondvarApi::new(),
+            not_full: CondvarApi::new(),
+            capacity,
+        })
+    }
+    fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+        match self.room() {
+            Err(()) => Err(PushError::Closed(item)),
+            Ok(false) => Err(PushError::Full(item)),
+            // The bug: the lock was released between the check and the push.
+            Ok(true) => self.append(item),
+        }
+    }
+    fn try_pop(&self) -> Result<T, PopError> {
+        let mut g = self.state.lock();
+        match g.items.pop_front() {
+            Some(item) => {
+                self.not_full.notify_one();
+                Ok(item)
+            }
+            None if g.closed => Err(PopError::Closed),
+            None => Err(PopError::Empty),
+        }
+    }
+    fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
+        let deadline = deadline::<R>(timeout);
+        {
+            let mut g = self.state.lock();
+            while !g.closed && g.items.len() >= self.capacity {
+                let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
+                g = g2;
+                if timed_out && !g.closed && g.items.len() >= self.capacity {
+                    return Err(PushError::Timeout(item));
+                }
+            }
+        }
+        // The bug again: the room seen above may be gone by now.
+        self.append(item)
+    }
+    fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
+        let deadline = deadline::<R>(timeout);
+        let mut g = self.state.lock();
+        while !g.closed && g.items.is_empty() {
+            let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, g, deadline);
+            g = g2;
+            if timed_out && !g.closed && g.items.is_empty() {
+                return Err(PopError::Timeout);
+            }
+        }
+        match g.items.pop_front() {
+            Some(item) => {
+                self.not_full.notify_one();
+                Ok(item)
+            }
+            None => Err(PopError::Closed),
+        }
+    }
+    fn close(&self) -> bool {
+        let mut g = self.state.lock();
+        let was = std::mem::replace(&mut g.closed, true);
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+        !was
+    }
+    fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+    fn len(&self) -> usize {
+        self.state.lock().items.len()
+    }
+    fn capacity(&self) -> Option<usize> {
+        Some(self.capacity)
+    }
+}

@@ -1,0 +1,544 @@
+//! The queue scenarios: small producer/consumer programs whose every operation is recorded and
+//! judged twice, by item accounting (nothing lost, nothing twice, the bound kept) and by the
+//! linearizability checker against a `VecDeque` model.
+
+use super::{PopError, PushError, Queue, TaskQueue};
+use crate::lincheck::{
+    Clock, Consistency, History, Model, Operation, QueueModel, QueueOp, QueueRet, ThreadLog,
+    ViolationKind,
+};
+use crate::runtime::{AtomicUsizeApi, Runtime};
+use crate::scenario::{BugClass, Outcome, Scenario, Subject};
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering::SeqCst;
+
+type Log = ThreadLog<QueueModel>;
+
+/// The state of one execution: the queue and the clock its operations are stamped with.
+pub(crate) struct Lab<Q> {
+    pub(crate) q: Q,
+    pub(crate) clock: Clock,
+}
+
+/// Builds `Q` with capacity `cap` if it is bounded, unbounded otherwise.
+pub(crate) fn make<Q: Queue<u64>>(cap: usize) -> Q {
+    Q::with_capacity(Some(cap))
+        .or_else(|_| Q::with_capacity(None))
+        .unwrap_or_else(|e| panic!("scenario queue: {e}"))
+}
+
+fn lab<Q: Queue<u64>>(cap: usize) -> impl Fn() -> Lab<Q> + Send + Sync + 'static {
+    move || Lab {
+        q: make::<Q>(cap),
+        clock: Clock::new(),
+    }
+}
+
+fn push_ret(r: &Result<(), PushError<u64>>) -> QueueRet {
+    match r {
+        Ok(()) => QueueRet::Pushed,
+        Err(PushError::Full(_)) => QueueRet::Full,
+        Err(PushError::Closed(_)) => QueueRet::Closed,
+        Err(PushError::Timeout(_)) => QueueRet::TimedOut,
+    }
+}
+
+fn pop_ret(r: &Result<u64, PopError>) -> QueueRet {
+    match r {
+        Ok(v) => QueueRet::Popped(*v),
+        Err(PopError::Empty) => QueueRet::Empty,
+        Err(PopError::Closed) => QueueRet::Drained,
+        Err(PopError::Timeout) => QueueRet::TimedOut,
+    }
+}
+
+/// A push, blocking if the queue blocks natively, recorded. Returns whether it was accepted.
+fn push<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64) -> bool {
+    let op = if Q::BLOCKING {
+        QueueOp::Push(v)
+    } else {
+        QueueOp::TryPush(v)
+    };
+    log.record(&lab.clock, op, || {
+        let r = if Q::BLOCKING {
+            lab.q.push(v)
+        } else {
+            lab.q.try_push(v)
+        };
+        (push_ret(&r), r.is_ok())
+    })
+}
+
+/// A non-blocking push, recorded.
+fn try_push<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64) -> bool {
+    log.record(&lab.clock, QueueOp::TryPush(v), || {
+        let r = lab.q.try_push(v);
+        (push_ret(&r), r.is_ok())
+    })
+}
+
+/// A pop (blocking if `blocking`), recorded.
+fn pop<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, blocking: bool) -> Result<u64, PopError> {
+    let op = if blocking {
+        QueueOp::Pop
+    } else {
+        QueueOp::TryPop
+    };
+    log.record(&lab.clock, op, || {
+        let r = if blocking {
+            lab.q.pop()
+        } else {
+            lab.q.try_pop()
+        };
+        (pop_ret(&r), r)
+    })
+}
+
+/// A close, recorded.
+fn close<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log) {
+    log.record(&lab.clock, QueueOp::Close, || {
+        lab.q.close();
+        (QueueRet::Done, ())
+    });
+}
+
+/// How the recorded order relates to real time on runtime `R`. Under loom it does not: a load
+/// may legally return a stale value (C11), so an operation that "started later" in loom's
+/// interleaving need not see one that "finished earlier", and only program order binds. Under
+/// shuttle (sequentially consistent) and on real threads (the clock's `SeqCst` read-modify-writes
+/// order every call and response) the recorded order is real time.
+pub(crate) fn consistency<R: Runtime>() -> Consistency {
+    if R::NAME == crate::runtime::Loom::NAME {
+        Consistency::Sequential
+    } else {
+        Consistency::Linearizable
+    }
+}
+
+/// Judges one execution: overflow, then item accounting, then linearizability. The first line
+/// of a forbidden outcome names the bug; the history the checker rejected follows.
+pub(crate) fn judge<R: Runtime, Q: Queue<u64>>(lab: &Lab<Q>, logs: &[Log]) -> Outcome {
+    let capacity = lab.q.capacity();
+    let len = lab.q.len();
+    let mut logs = logs.to_vec();
+    // Drain what is left, as one more thread after all the others, so the history accounts for
+    // every item. (Not for SPSC rings: only their consumer thread may pop.)
+    if !Q::SPSC {
+        let mut log = Log::new(logs.len());
+        for _ in 0..=len + 2 {
+            if pop(lab, &mut log, false).is_err() {
+                break;
+            }
+        }
+        logs.push(log);
+    }
+    let history = History::from_logs(logs);
+    let verdict = match consistency::<R>() {
+        Consistency::Linearizable => lincheck(
+            history.operations(),
+            QueueModel::new(capacity),
+            Consistency::Linearizable,
+        ),
+        Consistency::Sequential => lincheck(
+            history.operations(),
+            WeakQueue(QueueModel::new(capacity)),
+            Consistency::Sequential,
+        ),
+    };
+    let explain = |detail: String, class: BugClass| -> Outcome {
+        match &verdict {
+            Err(v) => Outcome::forbidden(class, format!("{detail}\n{}", v.full)),
+            Ok(_) => Outcome::forbidden(class, detail),
+        }
+    };
+    if let Some(c) = capacity
+        && len > c
+    {
+        return explain(
+            format!("{len} items in a queue of capacity {c} once the threads were done"),
+            BugClass::Overflow,
+        );
+    }
+    if let Some((class, detail)) = account(history.operations(), Q::SPSC, len) {
+        return explain(detail, class);
+    }
+    match verdict {
+        Ok(_) => Outcome::ok(summary(history.operations())),
+        Err(v) if v.gave_up => Outcome::ok(format!(
+            "linearizability undecided ({}); items accounted for",
+            v.summary
+        )),
+        Err(v) => Outcome::forbidden(
+            BugClass::NotLinearizable,
+            format!("{}\n{}", v.summary, v.full),
+        ),
+    }
+}
+
+/// A failed check, rendered.
+struct Rejected {
+    gave_up: bool,
+    summary: String,
+    full: String,
+}
+
+/// Runs the checker on `ops` with model `init` (whose operations are the queue's).
+fn lincheck<M: Model<Op = QueueOp, Ret = QueueRet>>(
+    ops: &[Operation<QueueModel>],
+    init: M,
+    consistency: Consistency,
+) -> Result<(), Rejected> {
+    let history = History::<M>::from_operations(ops.iter().map(|o| Operation {
+        thread: o.thread,
+        op: o.op.clone(),
+        ret: o.ret.clone(),
+        call: o.call,
+        returned: o.returned,
+    }));
+    crate::lincheck::check(&history, &init, consistency)
+        .map(|_| ())
+        .map_err(|v| Rejected {
+            gave_up: matches!(v.kind(), ViolationKind::GaveUp { .. }),
+            summary: v.summary(),
+            full: v.to_string(),
+        })
+}
+
+/// The queue model as loom can judge it: `try_pop → Empty` and `try_push → Full` are accepted
+/// in any state. Under C11 a correct Release/Acquire queue may read a stale index and report
+/// empty (or full) while, in loom's interleaving order, an item (or a free place) is already
+/// there; what it does promise, and what is checked, is that no item is lost, duplicated,
+/// invented or reordered, that a closed and drained queue is really drained, and that pushes
+/// after close are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct WeakQueue(QueueModel);
+
+impl Model for WeakQueue {
+    type Op = QueueOp;
+    type Ret = QueueRet;
+    fn step(&self, op: &QueueOp, ret: &QueueRet) -> Option<Self> {
+        match (op, ret) {
+            (QueueOp::TryPop, QueueRet::Empty) | (QueueOp::TryPush(_), QueueRet::Full) => {
+                Some(self.clone())
+            }
+            _ => self.0.step(op, ret).map(WeakQueue),
+        }
+    }
+}
+
+/// Item accounting over a history whose last thread (unless `spsc`) is the drain.
+fn account(ops: &[Operation<QueueModel>], spsc: bool, len: usize) -> Option<(BugClass, String)> {
+    let drain = if spsc {
+        None
+    } else {
+        ops.iter().map(|o| o.thread).max()
+    };
+    let mut pushed: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut popped: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut drained_by_consumer = false;
+    let mut left_after_drain = Vec::new();
+    for o in ops {
+        match (&o.op, &o.ret) {
+            (QueueOp::Push(v) | QueueOp::TryPush(v), Some(QueueRet::Pushed)) => {
+                *pushed.entry(*v).or_default() += 1;
+            }
+            (QueueOp::Pop | QueueOp::TryPop, Some(QueueRet::Popped(v))) => {
+                *popped.entry(*v).or_default() += 1;
+                if Some(o.thread) == drain {
+                    left_after_drain.push(*v);
+                }
+            }
+            (QueueOp::Pop | QueueOp::TryPop, Some(QueueRet::Drained))
+                if Some(o.thread) != drain =>
+            {
+                drained_by_consumer = true;
+            }
+            _ => {}
+        }
+    }
+    for (v, n) in &popped {
+        let put = pushed.get(v).copied().unwrap_or(0);
+        if *n > put {
+            return Some(if put == 0 {
+                (
+                    BugClass::DuplicatedItem,
+                    format!("item {v} came out but was never pushed"),
+                )
+            } else {
+                (
+                    BugClass::DuplicatedItem,
+                    format!("item {v} came out {n} times, pushed {put}"),
+                )
+            });
+        }
+    }
+    let missing: Vec<u64> = pushed
+        .iter()
+        .filter(|(v, n)| popped.get(v).copied().unwrap_or(0) < **n)
+        .map(|(v, _)| *v)
+        .collect();
+    if !spsc && !missing.is_empty() {
+        return Some((
+            BugClass::LostItem,
+            format!(
+                "item {missing:?} was accepted and never came out, not even when the queue was drained"
+            ),
+        ));
+    }
+    if spsc {
+        let accepted: usize = pushed.values().sum();
+        let taken: usize = popped.values().sum();
+        if accepted != taken + len {
+            return Some((
+                BugClass::LostItem,
+                format!(
+                    "{accepted} items accepted, {taken} taken, {len} left: {} lost",
+                    accepted as isize - (taken + len) as isize
+                ),
+            ));
+        }
+    }
+    if drained_by_consumer && !left_after_drain.is_empty() {
+        return Some((
+            BugClass::LostItem,
+            format!(
+                "item {left_after_drain:?} was accepted, but a consumer had already been told the queue was closed and drained: never delivered"
+            ),
+        ));
+    }
+    None
+}
+
+/// The histogram key of an acceptable execution: what each consumer got.
+fn summary(ops: &[Operation<QueueModel>]) -> String {
+    let mut by_thread: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for o in ops {
+        if let (QueueOp::Pop | QueueOp::TryPop, Some(r)) = (&o.op, &o.ret) {
+            by_thread.entry(o.thread).or_default().push(match r {
+                QueueRet::Popped(v) => v.to_string(),
+                QueueRet::Empty => "empty".into(),
+                QueueRet::Drained => "closed".into(),
+                other => format!("{other:?}"),
+            });
+        }
+    }
+    by_thread
+        .iter()
+        .map(|(t, got)| format!("T{}: {}", t + 1, got.join(" ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Why loom skips one scenario of the lock-free rings.
+pub const LOOM_SPINNERS: &str = "loom has no fairness: two threads spinning on a third's unfinished operation yield to each other until loom's branch budget is gone; shuttle runs this scenario, loom the ring's other 3-thread scenarios";
+
+/// The scenarios every queue runs (real threads and both model checkers), with values 1, 2, ...
+///
+/// Multi-producer queues:
+/// - `2 producers, 1 consumer`: capacity 2; one push each; the consumer takes two.
+/// - `1 producer × 2, 2 consumers, capacity 1`: the shape that exposes stolen and misdirected
+///   wakeups (Cargill's buffer), and wraps a ring's index around.
+/// - `close while pushing`: one producer pushes 1 and 2, another thread closes, a consumer
+///   takes until closed and drained. Every accepted item must reach the consumer.
+/// - `2 producers, capacity 1`: two non-blocking pushes into one free place; at most one may
+///   succeed.
+///
+/// SPSC rings (one producer, who also closes, and one consumer):
+/// - `1 producer × 3, 1 consumer, capacity 2`: wraps the ring; the producer then closes.
+/// - `1 producer × 2, 1 consumer, capacity 1`: every push waits for a pop.
+///
+/// Blocking queues use blocking push and pop (the model checkers report a wait nobody ends as a
+/// deadlock); non-blocking ones use `try_` operations a bounded number of times, so no
+/// scenario spins.
+pub struct Queues<Q>(PhantomData<Q>);
+
+impl<Q: Queue<u64>> Subject for Queues<Q> {
+    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+        let mut all = if <Q::On<R> as Queue<u64>>::SPSC {
+            spsc::<R, Q::On<R>>()
+        } else {
+            mpmc::<R, Q::On<R>>()
+        };
+        if !Q::MODEL_CHECKABLE && R::MODEL {
+            all = all
+                .into_iter()
+                .map(|s| {
+                    s.skip(
+                        "crossbeam's atomics are std's, invisible to loom and shuttle (the stress engine checks it)",
+                    )
+                })
+                .collect();
+        }
+        all
+    }
+}
+
+/// The consumer side of a scenario: `n` takes, blocking or bounded.
+fn take<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, n: usize) {
+    for _ in 0..n {
+        match pop(lab, log, Q::BLOCKING) {
+            Ok(_) | Err(PopError::Empty) => {}
+            Err(_) => break,
+        }
+    }
+}
+
+fn mpmc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
+    let two_one = Scenario::<R>::builder("2 producers, 1 consumer", lab::<Q>(2))
+        .observing::<Log>()
+        .thread(|l| {
+            let mut log = Log::new(0);
+            push(l, &mut log, 1);
+            log
+        })
+        .thread(|l| {
+            let mut log = Log::new(1);
+            push(l, &mut log, 2);
+            log
+        })
+        .thread(|l| {
+            let mut log = Log::new(2);
+            take(l, &mut log, 2);
+            log
+        })
+        .check(judge::<R, Q>);
+    let one_two = Scenario::<R>::builder("1 producer × 2, 2 consumers, capacity 1", lab::<Q>(1))
+        .observing::<Log>()
+        .thread(|l| {
+            let mut log = Log::new(0);
+            push(l, &mut log, 1);
+            push(l, &mut log, 2);
+            log
+        })
+        .threads(2, |l| {
+            let mut log = Log::new(R::thread_index().unwrap_or(1));
+            take(l, &mut log, 1);
+            log
+        })
+        .check(judge::<R, Q>);
+    let close = Scenario::<R>::builder("close while pushing", lab::<Q>(2))
+        .observing::<Log>()
+        .thread(|l| {
+            let mut log = Log::new(0);
+            push(l, &mut log, 1);
+            push(l, &mut log, 2);
+            log
+        })
+        .thread(|l| {
+            let mut log = Log::new(1);
+            close(l, &mut log);
+            log
+        })
+        .thread(|l| {
+            let mut log = Log::new(2);
+            // Until closed and drained (blocking), or three looks (non-blocking).
+            take(l, &mut log, 3);
+            log
+        })
+        .check(judge::<R, Q>);
+    let overfill = Scenario::<R>::builder("2 producers, capacity 1", lab::<Q>(1))
+        .observing::<Log>()
+        .threads(2, |l| {
+            let i = R::thread_index().unwrap_or(0);
+            let mut log = Log::new(i);
+            try_push(l, &mut log, i as u64 + 1);
+            log
+        })
+        .check(judge::<R, Q>);
+    // Two threads can wait on a third mid-operation here (a producer for the consumer freeing
+    // the one place, the other consumer for it too): loom's unfair scheduler lets two such
+    // spinners yield to each other until its branch budget is gone. Lock-free rings run it under
+    // shuttle; under loom they run the other three 3-thread scenarios.
+    let one_two = if R::NAME == crate::runtime::Loom::NAME && !Q::BLOCKING {
+        one_two.skip(LOOM_SPINNERS)
+    } else {
+        one_two
+    };
+    vec![two_one, one_two, close, overfill]
+}
+
+fn spsc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
+    let run = |name: &str, cap: usize, items: u64| {
+        Scenario::<R>::builder(name, lab::<Q>(cap))
+            .observing::<Log>()
+            .thread(move |l| {
+                let mut log = Log::new(0);
+                for v in 1..=items {
+                    try_push(l, &mut log, v);
+                }
+                close(l, &mut log);
+                log
+            })
+            .thread(move |l| {
+                let mut log = Log::new(1);
+                for _ in 0..items {
+                    if let Err(PopError::Closed) = pop(l, &mut log, false) {
+                        break;
+                    }
+                }
+                log
+            })
+            .check(judge::<R, Q>)
+    };
+    vec![
+        run("1 producer × 3, 1 consumer, capacity 2", 2, 3),
+        run("1 producer × 2, 1 consumer, capacity 1", 1, 2),
+    ]
+}
+
+/// The seed article's pipeline contract, for queues with `task_done`/`join`: the queue's
+/// scenarios plus `join waits for the work`: a producer pushes 1 and 2, closes, joins, then
+/// counts the processed items; two workers iterate until closed, processing (counting) each
+/// item before acknowledging it. `join` must not return before both are processed.
+pub struct TaskQueues<Q>(PhantomData<Q>);
+
+struct Pipeline<Q, R: Runtime> {
+    q: Q,
+    processed: R::AtomicUsize,
+}
+
+impl<Q: TaskQueue<u64>> Subject for TaskQueues<Q> {
+    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+        let mut all = Queues::<Q>::scenarios::<R>();
+        all.push(join_scenario::<R, Q>());
+        all
+    }
+}
+
+fn join_scenario<R: Runtime, Q: TaskQueue<u64>>() -> Scenario<R> {
+    Scenario::<R>::builder("join waits for the work", || Pipeline::<_, R> {
+        q: make::<Q::TaskOn<R>>(2),
+        processed: R::AtomicUsize::new(0),
+    })
+    .observing::<Option<usize>>()
+    .thread(|p| {
+        for v in 1..=2 {
+            p.q.push(v).expect("open queue");
+        }
+        p.q.close();
+        p.q.join();
+        Some(p.processed.load(SeqCst))
+    })
+    .threads(2, |p| {
+        for _item in super::Iter::new(&p.q) {
+            p.processed.fetch_add(1, SeqCst);
+            p.q.task_done().expect("one task_done per item taken");
+        }
+        None
+    })
+    .check(|p, seen| {
+        let at_join = seen[0].unwrap_or(0);
+        let total = p.processed.load(SeqCst);
+        if at_join < 2 {
+            Outcome::forbidden(
+                BugClass::OrderViolation,
+                format!(
+                    "join returned with {at_join} of 2 items processed (the workers processed {total} in the end)"
+                ),
+            )
+        } else {
+            Outcome::ok(format!("join saw {at_join} processed"))
+        }
+    })
+}

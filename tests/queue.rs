@@ -1,0 +1,202 @@
+//! The queue family's promises outside the scenarios: bad capacities are clear errors, a push
+//! after close hands the item back, closing loses nothing, items left in a dropped queue are
+//! dropped exactly once, the SPSC contract is enforced, and the checker's printout names the
+//! operation that cannot be linearised.
+
+use racelab::catalogue::find;
+use racelab::engine::{Engine, EngineKind, Verdict};
+use racelab::queue::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+/// Runs `$body` once per correct home-made queue type (bounded at capacity 4 where bounded).
+macro_rules! each_queue {
+    ($body:ident) => {
+        $body::<MpmcRing<_>>();
+        $body::<SpscRing<_>>();
+        $body::<BoundedBuffer<_>>();
+        $body::<ClosableQueue<_>>();
+        $body::<CrossbeamArrayQueue<_>>();
+        $body::<CrossbeamSegQueue<_>>();
+        $body::<CrossbeamChannel<_>>();
+    };
+}
+
+fn build<Q: Queue<T>, T: Send + 'static>() -> Q {
+    Q::with_capacity(Some(4))
+        .or_else(|_| Q::with_capacity(None))
+        .expect("capacity 4 or unbounded")
+}
+
+#[test]
+fn capacity_zero_is_a_clear_error() {
+    fn zero<Q: Queue<u64>>() {
+        let e = Q::with_capacity(Some(0)).err().expect("capacity 0 refused");
+        let m = e.to_string();
+        assert!(m.contains("capacity") && m.contains(Q::NAME), "{m}");
+    }
+    each_queue!(zero);
+    // A bounded-only ring asked to be unbounded says so.
+    let e = MpmcRing::<u64>::with_capacity(None).err().unwrap();
+    assert!(e.to_string().contains("bounded"), "{e}");
+}
+
+#[test]
+fn push_after_close_hands_the_item_back_and_nothing_is_lost() {
+    fn closing<Q: Queue<u64>>() {
+        let q = build::<Q, u64>();
+        q.try_push(1).unwrap();
+        q.try_push(2).unwrap();
+        assert!(q.close(), "{}: first close", Q::NAME);
+        assert!(!q.close(), "{}: second close is a no-op", Q::NAME);
+        match q.try_push(3) {
+            Err(PushError::Closed(3)) => {}
+            other => panic!("{}: push after close gave {other:?}", Q::NAME),
+        }
+        assert_eq!(q.push(4).unwrap_err().into_inner(), 4);
+        // The items pushed before the close still come out, then the queue says so.
+        assert_eq!(q.try_pop(), Ok(1), "{}", Q::NAME);
+        assert_eq!(q.pop(), Ok(2), "{}", Q::NAME);
+        assert_eq!(q.try_pop(), Err(PopError::Closed), "{}", Q::NAME);
+        assert_eq!(q.pop(), Err(PopError::Closed), "{}", Q::NAME);
+    }
+    each_queue!(closing);
+}
+
+#[test]
+fn full_and_empty_are_reported_not_waited_on() {
+    fn edges<Q: Queue<u64>>() {
+        let q = build::<Q, u64>();
+        assert_eq!(q.try_pop(), Err(PopError::Empty), "{}", Q::NAME);
+        if let Some(c) = q.capacity() {
+            for i in 0..c as u64 {
+                q.try_push(i).unwrap();
+            }
+            assert_eq!(q.len(), c);
+            assert!(
+                matches!(q.try_push(99), Err(PushError::Full(99))),
+                "{}",
+                Q::NAME
+            );
+            let timeout = Some(std::time::Duration::from_millis(5));
+            assert!(matches!(
+                q.push_timeout(99, timeout),
+                Err(PushError::Timeout(99))
+            ));
+        } else {
+            let timeout = Some(std::time::Duration::from_millis(5));
+            assert_eq!(
+                q.pop_timeout(timeout),
+                Err(PopError::Timeout),
+                "{}",
+                Q::NAME
+            );
+        }
+    }
+    each_queue!(edges);
+}
+
+/// An item that counts its drops.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn items_left_in_a_dropped_queue_are_dropped_exactly_once() {
+    fn leftovers<Q: Queue<Counted>>() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let q = build::<Q, Counted>();
+        // Wrap around a ring: push 4, pop 2, push 2 more, pop 1: three left.
+        for _ in 0..4 {
+            assert!(q.try_push(Counted(drops.clone())).is_ok());
+        }
+        drop(q.try_pop().ok().unwrap());
+        drop(q.try_pop().ok().unwrap());
+        for _ in 0..2 {
+            assert!(q.try_push(Counted(drops.clone())).is_ok());
+        }
+        drop(q.try_pop().ok().unwrap());
+        assert_eq!(drops.load(SeqCst), 3, "{}", Q::NAME);
+        drop(q);
+        assert_eq!(
+            drops.load(SeqCst),
+            6,
+            "{}: every item dropped once",
+            Q::NAME
+        );
+    }
+    each_queue!(leftovers);
+}
+
+#[test]
+fn an_spsc_ring_refuses_a_second_producer_with_a_clear_panic() {
+    let q = Arc::new(SpscRing::<u64>::with_capacity(Some(2)).unwrap());
+    q.try_push(1).unwrap();
+    let q2 = q.clone();
+    let err = std::thread::spawn(move || q2.try_push(2))
+        .join()
+        .expect_err("a second producer panics");
+    let m = racelab::engine::panic_message(err.as_ref());
+    assert!(m.contains("second thread") && m.contains("SpscRing"), "{m}");
+    // The first producer goes on.
+    q.try_push(3).unwrap();
+}
+
+#[test]
+fn the_closable_queue_mirrors_the_python_one() {
+    let q = Arc::new(ClosableQueue::<u64>::new());
+    assert_eq!(q.task_done(), Err(TaskDoneError));
+    for v in 1..=3 {
+        q.push(v).unwrap();
+    }
+    // Taken but not acknowledged: join waits (here, times out).
+    let worker = {
+        let q = q.clone();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for item in q.iter() {
+                seen.push(item);
+                q.task_done().unwrap();
+            }
+            seen
+        })
+    };
+    q.join();
+    q.close();
+    assert_eq!(worker.join().unwrap(), vec![1, 2, 3]);
+    assert_eq!(q.task_done(), Err(TaskDoneError), "one ack per item");
+    assert!(q.join_timeout(Some(std::time::Duration::from_millis(1))));
+}
+
+/// The linearizability checker's printout for a racy queue: the history, the longest prefix
+/// and the operation that cannot be linearised.
+#[test]
+fn a_violation_prints_the_history_and_the_culprit() {
+    for (variant, kind) in [
+        ("CloseRacesPushQueue", EngineKind::ShuttleRandom),
+        ("LoadStoreIndexRing", EngineKind::ShuttleRandom),
+        ("CheckThenPushQueue", EngineKind::ShuttleRandom),
+    ] {
+        let entry = find(variant).unwrap();
+        let results = entry.run(&Engine::default_for(kind));
+        let caught: Vec<_> = results
+            .iter()
+            .filter(|r| r.verdict == Verdict::Caught)
+            .filter_map(|r| r.message())
+            .filter(|m| m.contains("cannot be linearised"))
+            .collect();
+        assert!(
+            !caught.is_empty(),
+            "{variant}: no printed violation in {results:#?}"
+        );
+        assert!(
+            caught[0].contains("longest linearisable prefix"),
+            "{}",
+            caught[0]
+        );
+    }
+}
