@@ -1,0 +1,408 @@
+//! The queue family under criterion: racelab's correct queues against crossbeam's, measured
+//! bare (not through racelab's adapters, whose close costs two extra read-modify-writes per
+//! push). Ids are `queue/mpmc/<queue>/<P>+<C>` and `queue/spsc/SpscRing/1+1`, at 1+1, 2+2 and
+//! 4+4 producers+consumers (4+4 is oversubscribed on a 2-core machine); capacity 1024 for the
+//! bounded queues. One iteration is every producer pushing [`BATCH`] `u64`s, so throughput is
+//! `P × BATCH` elements (items transferred).
+//!
+//! Threads are spawned before the clock starts and released together by a spinning start line;
+//! the clock stops when the last one finishes. Every run accounts exactly for its items (count
+//! and sum of what the consumers received against what the producers pushed, and the queue
+//! empty afterwards) and panics otherwise. Non-blocking queues retry `try_push`/`try_pop` with
+//! crossbeam's `Backoff` (spin, then yield); blocking ones (`BoundedBuffer`, `ClosableQueue`,
+//! crossbeam's channels) use their blocking `push`/`pop`.
+//!
+//! After criterion, a table goes to stderr: ns/item per queue and configuration (the median of
+//! the measured samples), the ratios against crossbeam's `ArrayQueue`, and whether the threads
+//! ran in parallel (the median overlap, see [`racelab::bench::Measured`]).
+//!
+//! ```sh
+//! cargo bench --bench queue
+//! RACELAB_BENCH_MEASURE_MS=300 RACELAB_BENCH_WARMUP_MS=100 cargo bench --bench queue  # smoke
+//! ```
+
+#[path = "common/mod.rs"]
+#[allow(dead_code)]
+// `bench_family` is for the catalogue-driven benches; this one uses `criterion`.
+mod common;
+
+use criterion::{BenchmarkId, Throughput};
+use crossbeam::channel::{Receiver, Sender};
+use crossbeam::queue::{ArrayQueue, SegQueue};
+use crossbeam_utils::Backoff;
+use racelab::bench::Measured;
+use racelab::benchsum::runs::BenchConfig;
+use racelab::queue::{
+    BoundedBuffer, ClosableQueue, MpmcRing, PopError, PushError, Queue, SpscRing,
+};
+use racelab::{Runtime, Std};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+/// The bound of the bounded queues.
+const CAPACITY: usize = 1024;
+/// Items each producer pushes per criterion iteration.
+const BATCH: u64 = 1000;
+/// Producer+consumer configurations for the multi-producer queues.
+const CONFIGS: [usize; 3] = [1, 2, 4];
+
+/// What the runner needs of a queue: build, push (waiting while full), pop (waiting while
+/// empty), and emptiness for the final accounting.
+trait BenchQueue: Send + Sync + 'static {
+    fn make() -> Self;
+    fn put(&self, v: u64);
+    fn take(&self) -> u64;
+    fn drained(&self) -> bool;
+}
+
+/// A racelab queue, bounded at [`CAPACITY`] or unbounded.
+struct Rl<Q, const BOUNDED: bool>(Q);
+
+impl<Q: Queue<u64>, const BOUNDED: bool> BenchQueue for Rl<Q, BOUNDED> {
+    fn make() -> Self {
+        let cap = if BOUNDED { Some(CAPACITY) } else { None };
+        Rl(Q::with_capacity(cap).expect("queue capacity"))
+    }
+    fn put(&self, v: u64) {
+        if Q::BLOCKING {
+            self.0.push(v).expect("push on an open queue");
+            return;
+        }
+        let backoff = Backoff::new();
+        let mut v = v;
+        loop {
+            match self.0.try_push(v) {
+                Ok(()) => return,
+                Err(PushError::Full(back)) => v = back,
+                Err(e) => panic!("{}: {e}", Q::NAME),
+            }
+            backoff.snooze();
+        }
+    }
+    fn take(&self) -> u64 {
+        if Q::BLOCKING {
+            return self.0.pop().expect("pop on an open queue");
+        }
+        let backoff = Backoff::new();
+        loop {
+            match self.0.try_pop() {
+                Ok(v) => return v,
+                Err(PopError::Empty) => backoff.snooze(),
+                Err(e) => panic!("{}: {e}", Q::NAME),
+            }
+        }
+    }
+    fn drained(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl BenchQueue for ArrayQueue<u64> {
+    fn make() -> Self {
+        ArrayQueue::new(CAPACITY)
+    }
+    fn put(&self, v: u64) {
+        let backoff = Backoff::new();
+        let mut v = v;
+        while let Err(back) = self.push(v) {
+            v = back;
+            backoff.snooze();
+        }
+    }
+    fn take(&self) -> u64 {
+        let backoff = Backoff::new();
+        loop {
+            if let Some(v) = self.pop() {
+                return v;
+            }
+            backoff.snooze();
+        }
+    }
+    fn drained(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl BenchQueue for SegQueue<u64> {
+    fn make() -> Self {
+        SegQueue::new()
+    }
+    fn put(&self, v: u64) {
+        self.push(v);
+    }
+    fn take(&self) -> u64 {
+        let backoff = Backoff::new();
+        loop {
+            if let Some(v) = self.pop() {
+                return v;
+            }
+            backoff.snooze();
+        }
+    }
+    fn drained(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// A crossbeam channel, bounded at [`CAPACITY`] or unbounded, both ends held.
+struct Channel<const BOUNDED: bool>(Sender<u64>, Receiver<u64>);
+
+impl<const BOUNDED: bool> BenchQueue for Channel<BOUNDED> {
+    fn make() -> Self {
+        let (s, r) = if BOUNDED {
+            crossbeam::channel::bounded(CAPACITY)
+        } else {
+            crossbeam::channel::unbounded()
+        };
+        Channel(s, r)
+    }
+    fn put(&self, v: u64) {
+        self.0.send(v).expect("send on a connected channel");
+    }
+    fn take(&self) -> u64 {
+        self.1.recv().expect("recv on a connected channel")
+    }
+    fn drained(&self) -> bool {
+        self.1.is_empty()
+    }
+}
+
+/// Times `pairs` producers each pushing `per_producer` distinct items and `pairs` consumers
+/// each popping as many, on a fresh `Q`. Panics unless every item arrives exactly once (count
+/// and sum) and the queue is empty afterwards.
+fn run<Q: BenchQueue>(pairs: usize, per_producer: u64) -> Measured {
+    assert!(
+        pairs > 0,
+        "a benchmark needs at least one producer and one consumer"
+    );
+    let threads = 2 * pairs;
+    let q = Arc::new(Q::make());
+    let ready = Arc::new(Barrier::new(threads + 1));
+    let go = Arc::new(AtomicBool::new(false));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (q, ready, go) = (q.clone(), ready.clone(), go.clone());
+            std::thread::spawn(move || {
+                Std::set_thread_index(Some(i));
+                ready.wait();
+                while !go.load(Ordering::Acquire) {
+                    std::hint::spin_loop();
+                }
+                let start = Instant::now();
+                let (mut count, mut sum) = (0u64, 0u128);
+                if i < pairs {
+                    // Producer `i` pushes i·n .. (i+1)·n: every item distinct.
+                    let base = i as u64 * per_producer;
+                    for v in base..base + per_producer {
+                        q.put(v);
+                    }
+                } else {
+                    // Consumers pop as many as a producer pushes: demand equals supply, so
+                    // every blocking pop is eventually served.
+                    for _ in 0..per_producer {
+                        let v = q.take();
+                        count += 1;
+                        sum += u128::from(v);
+                    }
+                }
+                (start, Instant::now(), count, sum)
+            })
+        })
+        .collect();
+    ready.wait();
+    let t0 = Instant::now();
+    go.store(true, Ordering::Release);
+    let spans: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("benchmark thread panicked"))
+        .collect();
+    let elapsed = t0.elapsed();
+
+    let total = pairs as u64 * per_producer;
+    let count: u64 = spans.iter().map(|s| s.2).sum();
+    let sum: u128 = spans.iter().map(|s| s.3).sum();
+    let want = u128::from(total) * u128::from(total.saturating_sub(1)) / 2;
+    assert_eq!(count, total, "items received ≠ items pushed");
+    assert_eq!(
+        sum, want,
+        "sum of items received ≠ sum pushed (lost or duplicated items)"
+    );
+    assert!(q.drained(), "queue not empty after every item was received");
+
+    let last_start = spans.iter().map(|s| s.0).max().expect("threads > 0");
+    let first_end = spans.iter().map(|s| s.1).min().expect("threads > 0");
+    let end = spans.iter().map(|s| s.1).max().expect("threads > 0");
+    let span = end.saturating_duration_since(t0).as_secs_f64();
+    let overlap = if span == 0.0 {
+        1.0
+    } else {
+        first_end
+            .saturating_duration_since(last_start)
+            .as_secs_f64()
+            / span
+    };
+    Measured {
+        elapsed,
+        overlap,
+        count: count as usize,
+        expected: total as usize,
+    }
+}
+
+/// The runs of one benchmark id; criterion's measured samples are the last `samples` calls.
+struct Record {
+    name: &'static str,
+    pairs: usize,
+    runs: Vec<(f64, f64)>, // (ns per item, overlap)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(f64::total_cmp);
+    let m = xs.len() / 2;
+    if xs.len() % 2 == 1 {
+        xs[m]
+    } else {
+        (xs[m - 1] + xs[m]) / 2.0
+    }
+}
+
+impl Record {
+    /// (median ns/item, median overlap, parallel samples, samples) over the last `samples` runs.
+    fn summary(&self, samples: usize) -> (f64, f64, usize, usize) {
+        let tail = &self.runs[self.runs.len().saturating_sub(samples)..];
+        let ns = median(tail.iter().map(|r| r.0).collect());
+        let ov = median(tail.iter().map(|r| r.1).collect());
+        let par = tail.iter().filter(|r| r.1 >= 0.5).count();
+        (ns, ov, par, tail.len())
+    }
+}
+
+fn bench<Q: BenchQueue>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    records: &mut Vec<Record>,
+    name: &'static str,
+    pairs: usize,
+) {
+    let mut rec = Record {
+        name,
+        pairs,
+        runs: Vec::new(),
+    };
+    group.throughput(Throughput::Elements(pairs as u64 * BATCH));
+    group.bench_function(BenchmarkId::new(name, format!("{pairs}+{pairs}")), |b| {
+        b.iter_custom(|iters| {
+            let m = run::<Q>(pairs, iters * BATCH);
+            let items = (pairs as u64 * iters * BATCH) as f64;
+            rec.runs
+                .push((m.elapsed.as_nanos() as f64 / items, m.overlap));
+            m.elapsed
+        })
+    });
+    if !rec.runs.is_empty() {
+        records.push(rec);
+    }
+}
+
+fn main() {
+    let cfg = BenchConfig::from_env(2000, 500, 10);
+    let mut c = common::criterion(&cfg);
+    let mut records = Vec::new();
+
+    let mut group = c.benchmark_group("queue/mpmc");
+    for pairs in CONFIGS {
+        bench::<Rl<MpmcRing<u64, Std>, true>>(&mut group, &mut records, "MpmcRing", pairs);
+        bench::<ArrayQueue<u64>>(&mut group, &mut records, "cb-ArrayQueue", pairs);
+        bench::<Rl<BoundedBuffer<u64, Std>, true>>(
+            &mut group,
+            &mut records,
+            "BoundedBuffer",
+            pairs,
+        );
+        bench::<Rl<ClosableQueue<u64, Std>, true>>(
+            &mut group,
+            &mut records,
+            "ClosableQueue-bounded",
+            pairs,
+        );
+        bench::<Rl<ClosableQueue<u64, Std>, false>>(
+            &mut group,
+            &mut records,
+            "ClosableQueue-unbounded",
+            pairs,
+        );
+        bench::<SegQueue<u64>>(&mut group, &mut records, "cb-SegQueue", pairs);
+        bench::<Channel<true>>(&mut group, &mut records, "cb-channel-bounded", pairs);
+        bench::<Channel<false>>(&mut group, &mut records, "cb-channel-unbounded", pairs);
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("queue/spsc");
+    bench::<Rl<SpscRing<u64, Std>, true>>(&mut group, &mut records, "SpscRing", 1);
+    group.finish();
+
+    c.final_summary();
+    report(&records, cfg.samples);
+}
+
+/// The table on stderr: ns/item, overlap, and ratios against crossbeam's `ArrayQueue`.
+fn report(records: &[Record], samples: usize) {
+    if records.is_empty() {
+        return;
+    }
+    let ns_of = |name: &str, pairs: usize| {
+        records
+            .iter()
+            .find(|r| r.name == name && r.pairs == pairs)
+            .map(|r| r.summary(samples).0)
+    };
+    eprintln!();
+    eprintln!("racelab queue bench: median of the measured samples (capacity {CAPACITY})");
+    eprintln!(
+        "{:<26} {:>5} {:>9} {:>11} {:>8} {:>10}",
+        "queue", "P+C", "ns/item", "vs ArrayQ", "overlap", "parallel"
+    );
+    let mut serial = Vec::new();
+    for r in records {
+        let (ns, ov, par, n) = r.summary(samples);
+        let ratio = ns_of("cb-ArrayQueue", r.pairs)
+            .map_or_else(|| "-".to_string(), |a| format!("{:.2}x", ns / a));
+        eprintln!(
+            "{:<26} {:>5} {:>9.1} {:>11} {:>8.2} {:>7}/{:<2}",
+            r.name,
+            format!("{0}+{0}", r.pairs),
+            ns,
+            ratio,
+            ov,
+            par,
+            n
+        );
+        if par * 2 < n {
+            serial.push(format!("{} {}+{}", r.name, r.pairs, r.pairs));
+        }
+    }
+    eprintln!();
+    let show = |label: &str, num: &str, pairs: usize| {
+        if let (Some(a), Some(b)) = (ns_of(num, pairs), ns_of("cb-ArrayQueue", pairs)) {
+            eprintln!("{label:<44} {:.2}x", a / b);
+        }
+    };
+    show("MpmcRing / ArrayQueue at 1+1", "MpmcRing", 1);
+    show("MpmcRing / ArrayQueue at 2+2", "MpmcRing", 2);
+    show("MpmcRing / ArrayQueue at 4+4", "MpmcRing", 4);
+    show("SpscRing / ArrayQueue at 1+1", "SpscRing", 1);
+    show("BoundedBuffer / ArrayQueue at 1+1", "BoundedBuffer", 1);
+    show("BoundedBuffer / ArrayQueue at 2+2", "BoundedBuffer", 2);
+    show("BoundedBuffer / ArrayQueue at 4+4", "BoundedBuffer", 4);
+    if serial.is_empty() {
+        eprintln!("parallel: every configuration's threads overlapped ≥ 50% in most samples");
+    } else {
+        eprintln!(
+            "NOT parallel (overlap < 50% in most samples; figures are not contention figures): {}",
+            serial.join(", ")
+        );
+    }
+}
