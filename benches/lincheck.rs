@@ -4,7 +4,7 @@
 //! `lincheck/<workload>/<threads>t/<ops>`; one iteration is one `check` of the same history.
 //!
 //! Workloads: `prodcons` (even threads `TryPush` unique values, odd threads `TryPop`), `mixed`
-//! (each operation a coin flip), and `violation` (a prodcons history in which one late pop is
+//! (each operation a coin flip; a `Full` or `Empty` result yields the core), and `violation` (a prodcons history in which one late pop is
 //! made to return the first value popped again: the time to refute it).
 //!
 //! Before each criterion loop one line goes to stderr: the time of one check, the peak heap it
@@ -99,6 +99,7 @@ fn record(threads: usize, ops: usize, mixed: bool) -> History<QueueModel> {
     let queue = ArrayQueue::new(16);
     let clock = Clock::new();
     let per_thread = ops / threads;
+    let start = std::sync::Barrier::new(threads);
     let logs: Vec<ThreadLog<QueueModel>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
@@ -115,17 +116,24 @@ fn record(threads: usize, ops: usize, mixed: bool) -> History<QueueModel> {
                         };
                         if push {
                             let v = ((t as u64) << 32) | i as u64;
-                            log.record(clock, QueueOp::TryPush(v), || {
-                                let ret = match queue.push(v) {
-                                    Ok(()) => QueueRet::Pushed,
-                                    Err(_) => QueueRet::Full,
-                                };
-                                (ret, ())
-                            });
+                            let pushed =
+                                log.record(clock, QueueOp::TryPush(v), || match queue.push(v) {
+                                    Ok(()) => (QueueRet::Pushed, true),
+                                    Err(_) => (QueueRet::Full, false),
+                                });
+                            if !pushed {
+                                // Let a consumer run: on a loaded machine a thread may otherwise
+                                // finish alone within one time slice.
+                                std::thread::yield_now();
+                            }
                         } else {
-                            log.record(clock, QueueOp::TryPop, || {
-                                (queue.pop().map_or(QueueRet::Empty, QueueRet::Popped), ())
+                            let popped = log.record(clock, QueueOp::TryPop, || {
+                                let got = queue.pop();
+                                (got.map_or(QueueRet::Empty, QueueRet::Popped), got.is_some())
                             });
+                            if !popped {
+                                std::thread::yield_now();
+                            }
                         }
                     }
                     log
@@ -135,6 +143,23 @@ fn record(threads: usize, ops: usize, mixed: bool) -> History<QueueModel> {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     History::from_logs(logs)
+}
+
+fn successful_pops(history: &History<QueueModel>) -> usize {
+    history
+        .operations()
+        .iter()
+        .filter(|o| matches!(o.ret, Some(QueueRet::Popped(_))))
+        .count()
+}
+
+/// Operations invoked before the previous one (by call tick) returned: how concurrent the
+/// recording really was.
+fn overlapping(history: &History<QueueModel>) -> usize {
+    let ops = history.operations();
+    ops.windows(2)
+        .filter(|w| w[0].returned.is_none_or(|r| w[1].call < r))
+        .count()
 }
 
 /// `history` with its last successful pop returning the first popped value again.
@@ -172,7 +197,12 @@ fn main() {
                 if workload == "violation" && threads == 4 {
                     continue;
                 }
-                let recorded = record(threads, ops, workload == "mixed");
+                // A run in which the threads never met (one finished before the other got a
+                // core) has no successful pops to corrupt: record again.
+                let recorded = (0..20)
+                    .map(|_| record(threads, ops, workload == "mixed"))
+                    .find(|h| successful_pops(h) >= 2)
+                    .expect("threads met within 20 recordings");
                 let history = if workload == "violation" {
                     pop_twice(&recorded)
                 } else {
@@ -193,8 +223,9 @@ fn main() {
                     "{workload}: unexpected verdict: {verdict}"
                 );
                 eprintln!(
-                    "lincheck/{workload}/{threads}t/{ops}: one check {took:.2?}, peak heap {:.2} MiB, \
-                     {} states explored, {} memo entries; {}",
+                    "lincheck/{workload}/{threads}t/{ops}: {} overlapping; one check {took:.2?}, \
+                     peak heap {:.2} MiB, {} states explored, {} memo entries; {}",
+                    overlapping(&history),
                     peak as f64 / (1024.0 * 1024.0),
                     stats.explored,
                     stats.memo_entries,

@@ -53,6 +53,9 @@ pub struct Entry {
     /// A timed run on real threads, for the benchmarks; `None` when the entry must not run on
     /// real threads (a data race) or is not a timed structure.
     pub bench: Option<crate::bench::BenchFn>,
+    /// Lincheck-style exploration with generated programs (`racelab explore`), for queues that
+    /// support it.
+    pub explore: Option<crate::queue::generate::ExploreFn>,
     /// Per-engine expectations of a racy entry (ignored for correct ones: those must pass
     /// everywhere).
     pub expect: [(EngineKind, Expect); 6],
@@ -145,6 +148,16 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// With generated-program exploration for queue `Q`.
+    fn explorable<Q: crate::queue::Queue<u64>>(self) -> Entry {
+        Entry {
+            explore: Some(crate::queue::generate::explore::<Q>),
+            ..self
+        }
+    }
+}
+
 /// What a racy entry expects: loom must catch it; the four shuttle-based engines share one
 /// expectation; stress has its own.
 struct Racy {
@@ -176,6 +189,7 @@ impl Racy {
             max_threads,
             scenarios: ScenarioSet::of::<T>(),
             bench,
+            explore: None,
             expect: [
                 (EngineKind::Loom, Expect::Must),
                 (EngineKind::ShuttleRandom, self.shuttle),
@@ -294,6 +308,7 @@ fn correct<T: Subject>(
         max_threads: usize::MAX,
         scenarios: ScenarioSet::of::<T>(),
         bench,
+        explore: None,
         expect: EngineKind::ALL.map(|k| (k, Expect::Must)),
     }
 }
@@ -464,7 +479,8 @@ pub fn catalogue() -> Vec<Entry> {
             Expect::Must,
             Expect::May,)
         .dfs_may()
-        .queue::<Queues<IfNotWhileBuffer<u64>>>("IfNotWhileBuffer"),
+        .queue::<Queues<IfNotWhileBuffer<u64>>>("IfNotWhileBuffer")
+        .explorable::<IfNotWhileBuffer<u64>>(),
         racy_queue(            BugClass::LostWakeup,
             &["deadlock", "lost wakeup"],
             "Cargill's buffer: producers and consumers share one condvar and notify_one wakes the wrong side; everyone sleeps",
@@ -472,13 +488,15 @@ pub fn catalogue() -> Vec<Entry> {
             Expect::May,)
         .dfs_may()
         .pct_may()
-        .queue::<Queues<NotifyOneBuffer<u64>>>("NotifyOneBuffer"),
+        .queue::<Queues<NotifyOneBuffer<u64>>>("NotifyOneBuffer")
+        .explorable::<NotifyOneBuffer<u64>>(),
         racy_queue(            BugClass::Overflow,
             &["overflow"],
             "the room is checked under one lock acquisition and the item pushed under another: two producers fill one place",
             Expect::Must,
             Expect::May,)
-        .queue::<Queues<CheckThenPushQueue<u64>>>("CheckThenPushQueue"),
+        .queue::<Queues<CheckThenPushQueue<u64>>>("CheckThenPushQueue")
+        .explorable::<CheckThenPushQueue<u64>>(),
         racy_queue(            BugClass::WeakMemory,
             &["data race", "weak-memory reordering", "not linearizable"],
             "SPSC ring publishing its tail Relaxed: the consumer sees the new tail before the slot's contents",
@@ -491,32 +509,38 @@ pub fn catalogue() -> Vec<Entry> {
             Expect::Must,
             Expect::Skip(STRESS_UB),)
         .dfs_may()
-        .queue::<Queues<LoadStoreIndexRing<u64>>>("LoadStoreIndexRing"),
+        .queue::<Queues<LoadStoreIndexRing<u64>>>("LoadStoreIndexRing")
+        .explorable::<LoadStoreIndexRing<u64>>(),
         racy_queue(            BugClass::LostItem,
             &["lost item"],
             "push checks `closed` outside the lock: a push accepted just after close lands after the consumers have gone",
             Expect::Must,
             Expect::May,)
         .dfs_may()
-        .queue::<Queues<CloseRacesPushQueue<u64>>>("CloseRacesPushQueue"),
+        .queue::<Queues<CloseRacesPushQueue<u64>>>("CloseRacesPushQueue")
+        .explorable::<CloseRacesPushQueue<u64>>(),
         racy_queue(            BugClass::OrderViolation,
             &["order violation"],
             "task counted finished when taken, not when acknowledged: join returns while the last items are processed",
             Expect::Must,
             Expect::May,)
-        .queue::<TaskQueues<EarlyJoinQueue<u64>>>("EarlyJoinQueue"),
+        .queue::<TaskQueues<EarlyJoinQueue<u64>>>("EarlyJoinQueue")
+        .explorable::<EarlyJoinQueue<u64>>(),
         correct_queue::<TaskQueues<ClosableQueue<u64>>>(
             "ClosableQueue",
             "the pipeline article's queue: mutex, three condvars in while loops, task_done/join, push after close hands the item back",
-        ),
+        )
+        .explorable::<ClosableQueue<u64>>(),
         correct_queue::<Queues<BoundedBuffer<u64>>>(
             "BoundedBuffer",
             "mutex plus not_empty/not_full condvars, every wait in a while loop",
-        ),
+        )
+        .explorable::<BoundedBuffer<u64>>(),
         correct_queue::<Queues<MpmcRing<u64>>>(
             "MpmcRing",
             "Vyukov's sequence-stamped ring (crossbeam's ArrayQueue) with close as a mark bit in the tail",
-        ),
+        )
+        .explorable::<MpmcRing<u64>>(),
         correct_queue::<Queues<SpscRing<u64>>>(
             "SpscRing",
             "Lamport ring with cached indices: tail stored Release, loaded Acquire; no RMW on the fast path",

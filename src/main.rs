@@ -51,6 +51,21 @@ enum Command {
         /// `family/variant/scenario/shuttle:…` or `…/loom:pbN:ITERATION`.
         token: String,
     },
+    /// Lincheck-style: generate small concurrent programs of queue operations, run each under
+    /// shuttle, judge every history, and shrink a failure to the smallest program.
+    Explore {
+        /// The queue variant (e.g. `LoadStoreIndexRing`).
+        variant: String,
+        /// Programs to generate.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+        programs: u32,
+        /// shuttle schedules per program.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+        schedules: u64,
+        /// Seed of the program and schedule generators.
+        #[arg(long, default_value_t = 0x5eed)]
+        seed: u64,
+    },
     /// Summarise `cargo bench`: ns/op, ratios to the racy and atomic baselines, parallelism,
     /// targets; or compare two saved baselines.
     Bench {
@@ -113,6 +128,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Replay { token }) => replay(token),
+        Some(Command::Explore {
+            variant,
+            programs,
+            schedules,
+            seed,
+        }) => explore(variant, *programs, *schedules, *seed),
         Some(Command::Bench {
             baseline,
             compare,
@@ -273,6 +294,55 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
             println!("FAIL {f}");
         }
         Ok(ExitCode::from(1))
+    }
+}
+
+fn explore(
+    variant: &str,
+    programs: u32,
+    schedules: u64,
+    seed: u64,
+) -> Result<ExitCode, UsageError> {
+    use racelab::queue::generate::ExploreConfig;
+    let entry = catalogue::find(variant).map_err(UsageError)?;
+    let Some(explore) = entry.explore else {
+        return Err(UsageError(format!(
+            "{} cannot be explored with generated programs (queues only, not SPSC rings or the crossbeam adapters)",
+            entry.variant
+        )));
+    };
+    let cfg = ExploreConfig {
+        programs,
+        schedules: usize::try_from(schedules).unwrap_or(usize::MAX),
+        seed,
+        ..ExploreConfig::default()
+    };
+    let silence = SilenceStderr::new();
+    let outcome = explore(&cfg);
+    drop(silence);
+    match outcome {
+        Ok(n) => {
+            println!(
+                "{}: {n} generated programs × {schedules} schedules each, every history linearizable",
+                entry.variant
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(found) => {
+            println!(
+                "{}: failing program, shrunk: {}",
+                entry.variant, found.program
+            );
+            if let Some(c) = &found.result.counterexample {
+                for line in c.message.lines() {
+                    println!("  {line}");
+                }
+                for line in c.trace.to_string().lines() {
+                    println!("    {line}");
+                }
+            }
+            Ok(ExitCode::from(if entry.racy() { 0 } else { 1 }))
+        }
     }
 }
 

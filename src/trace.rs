@@ -8,6 +8,8 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// One recorded operation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -59,9 +61,16 @@ std::thread_local! {
     static RECORDING: RefCell<Option<Recording>> = const { RefCell::new(None) };
 }
 
+/// How many OS threads are recording now. Checked first, so that on real threads (benchmarks,
+/// stress) an event costs one `Relaxed` load of a line nobody writes, not a thread-local lookup.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
 /// Records `op()` as an operation of the current scenario thread, if a model engine is recording.
 #[inline]
 pub fn event(op: impl FnOnce() -> String) {
+    if ACTIVE.load(Relaxed) == 0 {
+        return;
+    }
     RECORDING.with(|r| {
         if let Ok(mut r) = r.try_borrow_mut()
             && let Some(rec) = r.as_mut()
@@ -75,10 +84,13 @@ pub fn event(op: impl FnOnce() -> String) {
 /// Starts recording on this OS thread; `index` names the scenario thread of each event.
 pub(crate) fn start(index: fn() -> Option<usize>) {
     RECORDING.with(|r| {
-        *r.borrow_mut() = Some(Recording {
+        let was = r.borrow_mut().replace(Recording {
             events: Vec::new(),
             index,
-        })
+        });
+        if was.is_none() {
+            ACTIVE.fetch_add(1, Relaxed);
+        }
     });
 }
 
@@ -94,11 +106,10 @@ pub(crate) fn clear() {
 /// Stops recording and returns what was recorded.
 pub(crate) fn stop() -> Trace {
     RECORDING.with(|r| {
-        Trace(
-            r.borrow_mut()
-                .take()
-                .map(|rec| rec.events)
-                .unwrap_or_default(),
-        )
+        let rec = r.borrow_mut().take();
+        if rec.is_some() {
+            ACTIVE.fetch_sub(1, Relaxed);
+        }
+        Trace(rec.map(|rec| rec.events).unwrap_or_default())
     })
 }

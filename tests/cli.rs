@@ -111,3 +111,16 @@ fn filtered_run_writes_the_report_contract_and_replays() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn explore_shrinks_a_racy_queue_to_a_small_program() {
+    let (code, out, _) = racelab(&["explore", "CheckThenPushQueue", "--programs", "32"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("failing program, shrunk: capacity 1"), "{out}");
+    assert!(out.contains("overflow"), "{out}");
+    let (code, _, err) = racelab(&["explore", "SpscRing"]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, err) = racelab(&["explore", "MpmcRing", "--programs", "0"]);
+    assert_eq!(code, 2, "{err}");
+}

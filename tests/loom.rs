@@ -101,3 +101,36 @@ fn cfg_loom_makes_loom_the_default_runtime() {
         assert_eq!(c.get(), 2);
     });
 }
+
+/// loom's leak check on the rings: items are loom `Arc`s, which loom tracks; a ring that forgot
+/// to drop its leftovers (or dropped one twice) fails the model.
+mod drops {
+    use loom::sync::Arc;
+    use racelab::Loom;
+    use racelab::queue::{MpmcRing, Queue, SpscRing};
+
+    fn leftovers<Q: Queue<Arc<u64>> + 'static>() {
+        loom::model(|| {
+            let q = std::sync::Arc::new(Q::with_capacity(Some(2)).unwrap());
+            let q2 = q.clone();
+            let t = loom::thread::spawn(move || {
+                q2.try_push(Arc::new(1)).unwrap();
+                q2.try_push(Arc::new(2)).unwrap();
+            });
+            t.join().unwrap();
+            let first = q.try_pop().unwrap();
+            assert_eq!(*first, 1);
+            // One item is left in the ring when it is dropped.
+        });
+    }
+
+    #[test]
+    fn mpmc_ring_drops_its_leftovers_once() {
+        leftovers::<MpmcRing<Arc<u64>, Loom>>();
+    }
+
+    #[test]
+    fn spsc_ring_drops_its_leftovers_once() {
+        leftovers::<SpscRing<Arc<u64>, Loom>>();
+    }
+}

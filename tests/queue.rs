@@ -200,3 +200,46 @@ fn a_violation_prints_the_history_and_the_culprit() {
         );
     }
 }
+
+/// Lincheck-style: generated programs find the racy ring's bug and shrink it to a tiny program;
+/// the correct queues pass every generated program.
+mod generated {
+    use racelab::engine::Verdict;
+    use racelab::queue::generate::{ExploreConfig, explore};
+    use racelab::queue::*;
+
+    #[test]
+    fn a_racy_ring_fails_and_shrinks_to_two_pushes() {
+        let found = explore::<LoadStoreIndexRing<u64>>(&ExploreConfig::default())
+            .expect_err("generated programs find the racy ring's bug");
+        assert_eq!(found.result.verdict, Verdict::Caught);
+        let m = found.result.message().unwrap();
+        assert!(
+            m.contains("lost item") || m.contains("duplicated item"),
+            "{m}"
+        );
+        // Shrunk: two threads, one or two operations each.
+        assert_eq!(found.program.threads.len(), 2, "{}", found.program);
+        assert!(found.program.ops() <= 3, "{}", found.program);
+    }
+
+    #[test]
+    fn the_overflowing_queue_shrinks_to_two_pushes_at_capacity_one() {
+        let found = explore::<CheckThenPushQueue<u64>>(&ExploreConfig::default())
+            .expect_err("two producers overfill it");
+        assert!(found.result.message().unwrap().contains("overflow"));
+        assert_eq!(found.program.capacity, 1, "{}", found.program);
+        assert!(found.program.ops() <= 3, "{}", found.program);
+    }
+
+    #[test]
+    fn correct_queues_pass_every_generated_program() {
+        let cfg = ExploreConfig {
+            programs: 48,
+            ..ExploreConfig::default()
+        };
+        assert_eq!(explore::<MpmcRing<u64>>(&cfg).unwrap(), 48);
+        assert_eq!(explore::<BoundedBuffer<u64>>(&cfg).unwrap(), 48);
+        assert_eq!(explore::<ClosableQueue<u64>>(&cfg).unwrap(), 48);
+    }
+}

@@ -61,7 +61,11 @@ struct Candidate<M: Model> {
 ///
 /// A [`ViolationKind::GaveUp`] violation is inconclusive and says "gave up after N states".
 #[derive(Debug, Clone)]
-pub struct Violation<M: Model> {
+pub struct Violation<M: Model>(Box<Details<M>>);
+
+/// Everything a [`Violation`] reports (boxed: a `Result` carrying it stays small).
+#[derive(Debug, Clone)]
+struct Details<M: Model> {
     kind: ViolationKind,
     consistency: Consistency,
     stats: Stats,
@@ -182,7 +186,7 @@ impl<M: Model> Violation<M> {
         let mut scope_threads: Vec<usize> = ops.iter().map(|o| o.thread).collect();
         scope_threads.sort_unstable();
         scope_threads.dedup();
-        Violation {
+        Violation(Box::new(Details {
             kind,
             consistency: if search.sequential {
                 Consistency::Sequential
@@ -204,66 +208,66 @@ impl<M: Model> Violation<M> {
             prefix_state: state,
             timeline,
             elided: (lo, m - hi),
-        }
+        }))
     }
 
     /// Whether the check failed outright or gave up.
     pub fn kind(&self) -> ViolationKind {
-        self.kind
+        self.0.kind
     }
 
     /// Whether this is an inconclusive [`ViolationKind::GaveUp`].
     pub fn gave_up(&self) -> bool {
-        matches!(self.kind, ViolationKind::GaveUp { .. })
+        matches!(self.0.kind, ViolationKind::GaveUp { .. })
     }
 
     /// The operation that cannot be linearised: its thread, operation and result (`None` if it
     /// is pending). For [`ViolationKind::GaveUp`], where the search was when it stopped.
     pub fn culprit(&self) -> (usize, &M::Op, Option<&M::Ret>) {
-        let o = &self.culprit.1;
+        let o = &self.0.culprit.1;
         (o.thread, &o.op, o.ret.as_ref())
     }
 
     /// The culprit's index into [`History::operations`](super::History::operations).
     pub fn culprit_index(&self) -> usize {
-        self.culprit.0
+        self.0.culprit.0
     }
 
     /// The longest linearisable prefix found, as indices into
     /// [`History::operations`](super::History::operations), in order (of the failing partition
     /// only, if the history was partitioned).
     pub fn prefix(&self) -> &[usize] {
-        &self.prefix
+        &self.0.prefix
     }
 
     /// The model state after [`Violation::prefix`].
     pub fn prefix_state(&self) -> &M {
-        &self.prefix_state
+        &self.0.prefix_state
     }
 
     /// Search statistics up to the failure.
     pub fn stats(&self) -> Stats {
-        self.stats
+        self.0.stats
     }
 
     /// One line for messages: the culprit, the prefix length and the model state there.
     pub fn summary(&self) -> String {
-        let (_, o) = &self.culprit;
-        match self.kind {
+        let (_, o) = &self.0.culprit;
+        match self.0.kind {
             ViolationKind::NotLinearizable => format!(
                 "{}: {} [{}] cannot be placed after the longest linearisable prefix ({} of {} operations; model state {})",
                 self.verdict(),
                 describe(o, None),
                 ticks(o),
-                self.prefix.len(),
-                self.scope_len,
-                clip(&format!("{:?}", self.prefix_state), 120),
+                self.0.prefix.len(),
+                self.0.scope_len,
+                clip(&format!("{:?}", self.0.prefix_state), 120),
             ),
             ViolationKind::GaveUp { limit } => format!(
                 "inconclusive: gave up after {} states (limit {limit}); deepest prefix {} of {} operations, stuck at {} [{}]",
-                self.stats.explored,
-                self.prefix.len(),
-                self.scope_len,
+                self.0.stats.explored,
+                self.0.prefix.len(),
+                self.0.scope_len,
                 describe(o, None),
                 ticks(o),
             ),
@@ -271,7 +275,7 @@ impl<M: Model> Violation<M> {
     }
 
     fn verdict(&self) -> &'static str {
-        match self.consistency {
+        match self.0.consistency {
             Consistency::Linearizable => "not linearizable",
             Consistency::Sequential => "not sequentially consistent",
         }
@@ -306,18 +310,19 @@ fn clip(s: &str, max: usize) -> String {
 
 impl<M: Model> fmt::Display for Violation<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = clip(&format!("{:?}", self.prefix_state), STATE_CHARS);
+        let state = clip(&format!("{:?}", self.0.prefix_state), STATE_CHARS);
         let part = self
+            .0
             .partition
             .map(|k| format!(" (partition key {k})"))
             .unwrap_or_default();
-        match self.kind {
+        match self.0.kind {
             ViolationKind::NotLinearizable => writeln!(
                 f,
                 "{}{part}: no order of these {} operations respects {} and the model",
                 self.verdict(),
-                self.scope_len,
-                match self.consistency {
+                self.0.scope_len,
+                match self.0.consistency {
                     Consistency::Linearizable => "real time",
                     Consistency::Sequential => "program order",
                 },
@@ -325,26 +330,28 @@ impl<M: Model> fmt::Display for Violation<M> {
             ViolationKind::GaveUp { limit } => writeln!(
                 f,
                 "inconclusive{part}: gave up after {} states (limit {limit}), neither a valid order found nor ruled out",
-                self.stats.explored,
+                self.0.stats.explored,
             )?,
         }
         writeln!(
             f,
             "history: {} operations on {} threads, by call tick ([call, return] ticks; ✓k: k-th of the longest linearisable prefix; ✗: the culprit)",
-            self.scope_len,
-            self.scope_threads.len(),
+            self.0.scope_len,
+            self.0.scope_threads.len(),
         )?;
-        if self.elided.0 > 0 {
-            writeln!(f, "  … {} earlier operations", self.elided.0)?;
+        if self.0.elided.0 > 0 {
+            writeln!(f, "  … {} earlier operations", self.0.elided.0)?;
         }
         let w = self
+            .0
             .timeline
             .iter()
             .map(|(_, o, _)| ticks(o).chars().count())
             .max()
             .unwrap_or(0);
-        for (index, o, mark) in &self.timeline {
+        for (index, o, mark) in &self.0.timeline {
             let column = self
+                .0
                 .scope_threads
                 .binary_search(&o.thread)
                 .unwrap_or_default();
@@ -361,29 +368,30 @@ impl<M: Model> fmt::Display for Violation<M> {
             let pad = (w + 50).saturating_sub(line.chars().count());
             line.extend(std::iter::repeat_n(' ', pad));
             match mark {
-                _ if *index == self.culprit.0 => line.push_str("  ✗"),
+                _ if *index == self.0.culprit.0 => line.push_str("  ✗"),
                 Mark::Placed(k, _) => write!(line, "  ✓{}", k + 1)?,
                 Mark::Omitted => line.push_str("  (left out)"),
                 Mark::Open => {}
             }
             writeln!(f, "{}", line.trim_end())?;
         }
-        if self.elided.1 > 0 {
-            writeln!(f, "  … {} later operations", self.elided.1)?;
+        if self.0.elided.1 > 0 {
+            writeln!(f, "  … {} later operations", self.0.elided.1)?;
         }
         write!(
             f,
             "longest linearisable prefix: {} of {} operations",
-            self.prefix.len(),
-            self.scope_len
+            self.0.prefix.len(),
+            self.0.scope_len
         )?;
-        if !self.prefix_tail.is_empty() {
+        if !self.0.prefix_tail.is_empty() {
             let tail: Vec<String> = self
+                .0
                 .prefix_tail
                 .iter()
                 .map(|(o, r)| describe(o, r.as_ref()))
                 .collect();
-            let dots = if self.prefix.len() > tail.len() {
+            let dots = if self.0.prefix.len() > tail.len() {
                 "…, "
             } else {
                 ""
@@ -392,14 +400,14 @@ impl<M: Model> fmt::Display for Violation<M> {
         }
         writeln!(f)?;
         writeln!(f, "model state there: {state}")?;
-        let (_, o) = &self.culprit;
-        let title = match self.kind {
+        let (_, o) = &self.0.culprit;
+        let title = match self.0.kind {
             ViolationKind::NotLinearizable => "the operation that cannot be linearised",
             ViolationKind::GaveUp { .. } => "the search was stuck at",
         };
         writeln!(f, "{title}: {} [{}]", describe(o, None), ticks(o))?;
         let why = match &o.ret {
-            Some(r) if !self.culprit_legal => format!(
+            Some(r) if !self.0.culprit_legal => format!(
                 "{:?} → {r:?} is not a legal result in model state {state}",
                 o.op
             ),
@@ -411,9 +419,10 @@ impl<M: Model> fmt::Display for Violation<M> {
         };
         writeln!(f, "  why: {why}")?;
         let others: Vec<String> = self
+            .0
             .candidates
             .iter()
-            .filter(|c| c.index != self.culprit.0)
+            .filter(|c| c.index != self.0.culprit.0)
             .map(|c| {
                 let verdict = if c.op.is_pending() {
                     "pending"
@@ -431,7 +440,7 @@ impl<M: Model> fmt::Display for Violation<M> {
         write!(
             f,
             "search: {} states explored, {} memo entries, {} partition(s)",
-            self.stats.explored, self.stats.memo_entries, self.stats.partitions
+            self.0.stats.explored, self.0.stats.memo_entries, self.0.stats.partitions
         )
     }
 }

@@ -18,8 +18,8 @@ use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
 use super::{Model, Operation};
 
-/// A model state is kept in every `CHECKPOINT`-th stack frame (and in the top [`WINDOW`]
-/// frames); backtracking below the window replays at most `CHECKPOINT - 1` steps from the
+/// The model state before every `CHECKPOINT`-th stack frame is kept (and before the latest
+/// [`WINDOW`] others); backtracking below the window replays at most `CHECKPOINT - 1` steps from the
 /// nearest checkpoint. This keeps the stack of a 10^5-deep search to a few thousand states.
 const CHECKPOINT: usize = 16;
 /// Frames this close to the top of the stack keep their state, so shallow backtracking (the
@@ -286,12 +286,35 @@ fn memo_key<M: Hash>(set: u128, state: &M) -> u128 {
     (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }
 
-/// A stack frame: the step taken, which alternative of its operation it was, and (in
-/// checkpoint and window frames) the state before it.
+/// A stack frame: the step taken and which alternative of its operation it was. The state
+/// before it, if kept, is in [`States`].
 struct Frame<M: Model> {
     step: Step<M>,
     alt: u32,
-    prev: Option<M>,
+}
+
+/// The model states before some stack frames, kept apart from the frames (which stay small):
+/// every [`CHECKPOINT`]-th frame's, and the latest [`WINDOW`] others'.
+struct States<M> {
+    /// `checkpoints[j]` is the state before frame `j * CHECKPOINT`.
+    checkpoints: Vec<M>,
+    /// (frame index, state before it) for recent frames that are not checkpoints, oldest first.
+    window: std::collections::VecDeque<(usize, M)>,
+}
+
+impl<M: Model> States<M> {
+    /// Keeps `prev`, the state before frame `i` (`None`: the frame left the state unchanged,
+    /// with `cur` the state; only checkpoints then need a copy).
+    fn save(&mut self, i: usize, prev: Option<M>, cur: &M) {
+        if i % CHECKPOINT == 0 {
+            self.checkpoints.push(prev.unwrap_or_else(|| cur.clone()));
+        } else if let Some(prev) = prev {
+            if self.window.len() == WINDOW {
+                self.window.pop_front();
+            }
+            self.window.push_back((i, prev));
+        }
+    }
 }
 
 /// What trying one alternative of one candidate gave.
@@ -364,17 +387,23 @@ impl<M: Model> Search<'_, M> {
     }
 
     fn run_with<F: Frontier>(&self, init: &M, mut frontier: F) -> Outcome<M> {
+        let m = self.ops.len();
         let mut remaining = self.ops.iter().filter(|o| !o.is_pending()).count();
         let mut cur = init.clone();
         let mut set = 0u128;
-        let mut memo = Memo::default();
+        let mut memo = Memo::with_capacity_and_hasher(m + 1, Default::default());
         memo.insert(memo_key(set, &cur));
-        let mut stack: Vec<Frame<M>> = Vec::new();
+        // The stack never holds more frames than operations: reserve once, no doubling.
+        let mut stack: Vec<Frame<M>> = Vec::with_capacity(m);
+        let mut states = States {
+            checkpoints: Vec::with_capacity(m / CHECKPOINT + 1),
+            window: std::collections::VecDeque::with_capacity(WINDOW),
+        };
         let mut explored = 0u64;
         // The deepest configuration so far, as its steps. Invariant: stack[..common] equals
         // deepest[..common] (common is the lowest the stack went since the last copy), so a new
         // maximum copies only the frames above `common`: amortised O(1) per push.
-        let mut deepest: Vec<Step<M>> = Vec::new();
+        let mut deepest: Vec<Step<M>> = Vec::with_capacity(m);
         let mut common = 0usize;
         let mut cand = frontier.first().map(|op| (op, 0u32));
         let outcome = |found, explored, memo: &Memo| Outcome {
@@ -396,26 +425,25 @@ impl<M: Model> Search<'_, M> {
                     };
                     return outcome(found, explored, &memo);
                 };
-                let depth = stack.len();
-                common = common.min(depth);
+                let i = stack.len();
+                common = common.min(i);
                 frontier.unlift(frame.step.op);
                 set ^= zobrist(frame.step.op);
                 if !self.ops[frame.step.op as usize].is_pending() {
                     remaining += 1;
                 }
-                match (frame.prev, &frame.step.choice) {
-                    (Some(prev), _) => cur = prev,
-                    (None, Choice::Omitted) => {}
-                    (None, _) => {
-                        // Replay from the checkpoint below (`j < depth`: frame `depth` had
-                        // no state, so it was no checkpoint).
-                        let j = depth - depth % CHECKPOINT;
-                        let mut s = stack[j].prev.clone().expect("checkpoint frames keep state");
-                        for f in &stack[j..depth] {
-                            s = self.replay(s, &f.step);
-                        }
-                        cur = s;
+                if i % CHECKPOINT == 0 {
+                    cur = states.checkpoints.pop().expect("checkpoint of frame i");
+                } else if states.window.back().is_some_and(|&(j, _)| j == i) {
+                    cur = states.window.pop_back().expect("just seen").1;
+                } else if !matches!(frame.step.choice, Choice::Omitted) {
+                    // Replay from the checkpoint below.
+                    let j = i - i % CHECKPOINT;
+                    let mut s = states.checkpoints.last().expect("checkpoint below").clone();
+                    for f in &stack[j..i] {
+                        s = self.replay(s, &f.step);
                     }
+                    cur = s;
                 }
                 cand = Some((frame.step.op, frame.alt + 1));
                 continue;
@@ -450,19 +478,12 @@ impl<M: Model> Search<'_, M> {
             if !self.ops[op as usize].is_pending() {
                 remaining -= 1;
             }
-            let i = stack.len();
-            let prev = match next {
-                Some(next) => Some(std::mem::replace(&mut cur, next)),
-                None => (i % CHECKPOINT == 0).then(|| cur.clone()),
-            };
+            let prev = next.map(|next| std::mem::replace(&mut cur, next));
+            states.save(stack.len(), prev, &cur);
             stack.push(Frame {
                 step: Step { op, choice },
                 alt,
-                prev,
             });
-            if i >= WINDOW && (i - WINDOW) % CHECKPOINT != 0 {
-                stack[i - WINDOW].prev = None;
-            }
             if stack.len() > deepest.len() {
                 deepest.truncate(common);
                 deepest.extend(stack[common..].iter().map(|f| f.step.clone()));

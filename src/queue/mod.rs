@@ -13,6 +13,7 @@
 
 mod bounded;
 mod closable;
+pub mod generate;
 mod reference;
 mod ring;
 mod scenarios;

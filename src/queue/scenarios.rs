@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::SeqCst;
 
-type Log = ThreadLog<QueueModel>;
+pub(crate) type Log = ThreadLog<QueueModel>;
 
 /// The state of one execution: the queue and the clock its operations are stamped with.
 pub(crate) struct Lab<Q> {
@@ -28,7 +28,7 @@ pub(crate) fn make<Q: Queue<u64>>(cap: usize) -> Q {
         .unwrap_or_else(|e| panic!("scenario queue: {e}"))
 }
 
-fn lab<Q: Queue<u64>>(cap: usize) -> impl Fn() -> Lab<Q> + Send + Sync + 'static {
+pub(crate) fn lab<Q: Queue<u64>>(cap: usize) -> impl Fn() -> Lab<Q> + Send + Sync + 'static {
     move || Lab {
         q: make::<Q>(cap),
         clock: Clock::new(),
@@ -71,7 +71,7 @@ fn push<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64) -> bool {
 }
 
 /// A non-blocking push, recorded.
-fn try_push<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64) -> bool {
+pub(crate) fn try_push<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64) -> bool {
     log.record(&lab.clock, QueueOp::TryPush(v), || {
         let r = lab.q.try_push(v);
         (push_ret(&r), r.is_ok())
@@ -79,7 +79,11 @@ fn try_push<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64) -> bool {
 }
 
 /// A pop (blocking if `blocking`), recorded.
-fn pop<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, blocking: bool) -> Result<u64, PopError> {
+pub(crate) fn pop<Q: Queue<u64>>(
+    lab: &Lab<Q>,
+    log: &mut Log,
+    blocking: bool,
+) -> Result<u64, PopError> {
     let op = if blocking {
         QueueOp::Pop
     } else {
@@ -96,7 +100,7 @@ fn pop<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, blocking: bool) -> Result<u64
 }
 
 /// A close, recorded.
-fn close<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log) {
+pub(crate) fn close<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log) {
     log.record(&lab.clock, QueueOp::Close, || {
         lab.q.close();
         (QueueRet::Done, ())
@@ -191,8 +195,8 @@ fn lincheck<M: Model<Op = QueueOp, Ret = QueueRet>>(
 ) -> Result<(), Rejected> {
     let history = History::<M>::from_operations(ops.iter().map(|o| Operation {
         thread: o.thread,
-        op: o.op.clone(),
-        ret: o.ret.clone(),
+        op: o.op,
+        ret: o.ret,
         call: o.call,
         returned: o.returned,
     }));
