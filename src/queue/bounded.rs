@@ -23,14 +23,66 @@ impl<T> Buf<T> {
     }
 }
 
+/// The operations that never wait, shared by every buffer here (their bugs are all in the
+/// waits, or, for [`CheckThenPushQueue`], in its own push). `notify` is how a buffer wakes the
+/// other side after a change.
+pub(crate) struct Core<T: Send + 'static, R: Runtime> {
+    pub(crate) state: R::Mutex<Buf<T>>,
+    pub(crate) capacity: usize,
+}
+
+impl<T: Send + 'static, R: Runtime> Core<T, R> {
+    fn new(capacity: usize) -> Self {
+        Core {
+            state: MutexApi::new(Buf::new(capacity)),
+            capacity,
+        }
+    }
+    fn try_push(&self, item: T, notify: impl FnOnce()) -> Result<(), PushError<T>> {
+        let mut g = self.state.lock();
+        if g.closed {
+            return Err(PushError::Closed(item));
+        }
+        if g.items.len() >= self.capacity {
+            return Err(PushError::Full(item));
+        }
+        g.items.push_back(item);
+        notify();
+        Ok(())
+    }
+    fn try_pop(&self, notify: impl FnOnce()) -> Result<T, PopError> {
+        let mut g = self.state.lock();
+        match g.items.pop_front() {
+            Some(item) => {
+                notify();
+                Ok(item)
+            }
+            None if g.closed => Err(PopError::Closed),
+            None => Err(PopError::Empty),
+        }
+    }
+    /// Closes under the lock, then wakes everyone with `notify_all`.
+    fn close(&self, notify_all: impl FnOnce()) -> bool {
+        let mut g = self.state.lock();
+        let was = std::mem::replace(&mut g.closed, true);
+        notify_all();
+        !was
+    }
+    fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+    fn len(&self) -> usize {
+        self.state.lock().items.len()
+    }
+}
+
 /// A bounded buffer: one mutex, a `not_empty` and a `not_full` condition variable, and every
 /// wait in a `while` loop that re-checks its condition after waking. This is the textbook
 /// monitor; wakeups that are spurious or stolen by another thread are harmless.
 pub struct BoundedBuffer<T: Send + 'static, R: Runtime = DefaultRuntime> {
-    state: R::Mutex<Buf<T>>,
+    core: Core<T, R>,
     not_empty: R::Condvar,
     not_full: R::Condvar,
-    capacity: usize,
 }
 
 impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
@@ -41,43 +93,25 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
     fn with_capacity(capacity: Option<usize>) -> Result<Self, CapacityError> {
         let capacity = bounded_capacity(Self::NAME, capacity)?;
         Ok(BoundedBuffer {
-            state: MutexApi::new(Buf::new(capacity)),
+            core: Core::new(capacity),
             not_empty: CondvarApi::new(),
             not_full: CondvarApi::new(),
-            capacity,
         })
     }
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        let mut g = self.state.lock();
-        if g.closed {
-            return Err(PushError::Closed(item));
-        }
-        if g.items.len() >= self.capacity {
-            return Err(PushError::Full(item));
-        }
-        g.items.push_back(item);
-        self.not_empty.notify_one();
-        Ok(())
+        self.core.try_push(item, || self.not_empty.notify_one())
     }
     fn try_pop(&self) -> Result<T, PopError> {
-        let mut g = self.state.lock();
-        match g.items.pop_front() {
-            Some(item) => {
-                self.not_full.notify_one();
-                Ok(item)
-            }
-            None if g.closed => Err(PopError::Closed),
-            None => Err(PopError::Empty),
-        }
+        self.core.try_pop(|| self.not_full.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
-        while !g.closed && g.items.len() >= self.capacity {
+        let mut g = self.core.state.lock();
+        while !g.closed && g.items.len() >= self.core.capacity {
             trace::event(|| "push: full, wait on not_full".into());
             let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
             g = g2;
-            if timed_out && !g.closed && g.items.len() >= self.capacity {
+            if timed_out && !g.closed && g.items.len() >= self.core.capacity {
                 return Err(PushError::Timeout(item));
             }
         }
@@ -91,7 +125,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
         let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
+        let mut g = self.core.state.lock();
         while !g.closed && g.items.is_empty() {
             trace::event(|| "pop: empty, wait on not_empty".into());
             let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, g, deadline);
@@ -110,20 +144,19 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
         }
     }
     fn close(&self) -> bool {
-        let mut g = self.state.lock();
-        let was = std::mem::replace(&mut g.closed, true);
-        self.not_empty.notify_all();
-        self.not_full.notify_all();
-        !was
+        self.core.close(|| {
+            self.not_empty.notify_all();
+            self.not_full.notify_all();
+        })
     }
     fn is_closed(&self) -> bool {
-        self.state.lock().closed
+        self.core.is_closed()
     }
     fn len(&self) -> usize {
-        self.state.lock().items.len()
+        self.core.len()
     }
     fn capacity(&self) -> Option<usize> {
-        Some(self.capacity)
+        Some(self.core.capacity)
     }
 }
 
@@ -141,10 +174,9 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
 /// C1: wakes, `if` does not re-check → pop on an empty buffer
 /// ```
 pub struct IfNotWhileBuffer<T: Send + 'static, R: Runtime = DefaultRuntime> {
-    state: R::Mutex<Buf<T>>,
+    core: Core<T, R>,
     not_empty: R::Condvar,
     not_full: R::Condvar,
-    capacity: usize,
 }
 
 impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
@@ -155,44 +187,26 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
     fn with_capacity(capacity: Option<usize>) -> Result<Self, CapacityError> {
         let capacity = bounded_capacity(Self::NAME, capacity)?;
         Ok(IfNotWhileBuffer {
-            state: MutexApi::new(Buf::new(capacity)),
+            core: Core::new(capacity),
             not_empty: CondvarApi::new(),
             not_full: CondvarApi::new(),
-            capacity,
         })
     }
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        let mut g = self.state.lock();
-        if g.closed {
-            return Err(PushError::Closed(item));
-        }
-        if g.items.len() >= self.capacity {
-            return Err(PushError::Full(item));
-        }
-        g.items.push_back(item);
-        self.not_empty.notify_one();
-        Ok(())
+        self.core.try_push(item, || self.not_empty.notify_one())
     }
     fn try_pop(&self) -> Result<T, PopError> {
-        let mut g = self.state.lock();
-        match g.items.pop_front() {
-            Some(item) => {
-                self.not_full.notify_one();
-                Ok(item)
-            }
-            None if g.closed => Err(PopError::Closed),
-            None => Err(PopError::Empty),
-        }
+        self.core.try_pop(|| self.not_full.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
+        let mut g = self.core.state.lock();
         // The bug: `if`, so a stolen wakeup is not noticed.
-        if !g.closed && g.items.len() >= self.capacity {
+        if !g.closed && g.items.len() >= self.core.capacity {
             trace::event(|| "push: full, wait on not_full (once: `if`)".into());
             let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
             g = g2;
-            if timed_out && !g.closed && g.items.len() >= self.capacity {
+            if timed_out && !g.closed && g.items.len() >= self.core.capacity {
                 return Err(PushError::Timeout(item));
             }
         }
@@ -200,7 +214,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
             return Err(PushError::Closed(item));
         }
         assert!(
-            g.items.len() < self.capacity,
+            g.items.len() < self.core.capacity,
             "lost wakeup: push woke up to a full buffer (its wakeup was stolen: `if` instead of `while`)"
         );
         g.items.push_back(item);
@@ -210,7 +224,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
         let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
+        let mut g = self.core.state.lock();
         // The bug: `if`, so a stolen wakeup is not noticed.
         if !g.closed && g.items.is_empty() {
             trace::event(|| "pop: empty, wait on not_empty (once: `if`)".into());
@@ -236,20 +250,19 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
         }
     }
     fn close(&self) -> bool {
-        let mut g = self.state.lock();
-        let was = std::mem::replace(&mut g.closed, true);
-        self.not_empty.notify_all();
-        self.not_full.notify_all();
-        !was
+        self.core.close(|| {
+            self.not_empty.notify_all();
+            self.not_full.notify_all();
+        })
     }
     fn is_closed(&self) -> bool {
-        self.state.lock().closed
+        self.core.is_closed()
     }
     fn len(&self) -> usize {
-        self.state.lock().items.len()
+        self.core.len()
     }
     fn capacity(&self) -> Option<usize> {
-        Some(self.capacity)
+        Some(self.core.capacity)
     }
 }
 
@@ -267,9 +280,8 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
 /// C2: empty, wait                     → P, C2 asleep; nobody will notify
 /// ```
 pub struct NotifyOneBuffer<T: Send + 'static, R: Runtime = DefaultRuntime> {
-    state: R::Mutex<Buf<T>>,
+    core: Core<T, R>,
     changed: R::Condvar,
-    capacity: usize,
 }
 
 impl<T: Send + 'static, R: Runtime> Queue<T> for NotifyOneBuffer<T, R> {
@@ -280,42 +292,24 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for NotifyOneBuffer<T, R> {
     fn with_capacity(capacity: Option<usize>) -> Result<Self, CapacityError> {
         let capacity = bounded_capacity(Self::NAME, capacity)?;
         Ok(NotifyOneBuffer {
-            state: MutexApi::new(Buf::new(capacity)),
+            core: Core::new(capacity),
             changed: CondvarApi::new(),
-            capacity,
         })
     }
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        let mut g = self.state.lock();
-        if g.closed {
-            return Err(PushError::Closed(item));
-        }
-        if g.items.len() >= self.capacity {
-            return Err(PushError::Full(item));
-        }
-        g.items.push_back(item);
-        self.changed.notify_one();
-        Ok(())
+        self.core.try_push(item, || self.changed.notify_one())
     }
     fn try_pop(&self) -> Result<T, PopError> {
-        let mut g = self.state.lock();
-        match g.items.pop_front() {
-            Some(item) => {
-                self.changed.notify_one();
-                Ok(item)
-            }
-            None if g.closed => Err(PopError::Closed),
-            None => Err(PopError::Empty),
-        }
+        self.core.try_pop(|| self.changed.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
-        while !g.closed && g.items.len() >= self.capacity {
+        let mut g = self.core.state.lock();
+        while !g.closed && g.items.len() >= self.core.capacity {
             trace::event(|| "push: full, wait on the shared condvar".into());
             let (g2, timed_out) = wait_until::<R, _>(&self.changed, g, deadline);
             g = g2;
-            if timed_out && !g.closed && g.items.len() >= self.capacity {
+            if timed_out && !g.closed && g.items.len() >= self.core.capacity {
                 return Err(PushError::Timeout(item));
             }
         }
@@ -330,7 +324,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for NotifyOneBuffer<T, R> {
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
         let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
+        let mut g = self.core.state.lock();
         while !g.closed && g.items.is_empty() {
             trace::event(|| "pop: empty, wait on the shared condvar".into());
             let (g2, timed_out) = wait_until::<R, _>(&self.changed, g, deadline);
@@ -350,19 +344,16 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for NotifyOneBuffer<T, R> {
         }
     }
     fn close(&self) -> bool {
-        let mut g = self.state.lock();
-        let was = std::mem::replace(&mut g.closed, true);
-        self.changed.notify_all();
-        !was
+        self.core.close(|| self.changed.notify_all())
     }
     fn is_closed(&self) -> bool {
-        self.state.lock().closed
+        self.core.is_closed()
     }
     fn len(&self) -> usize {
-        self.state.lock().items.len()
+        self.core.len()
     }
     fn capacity(&self) -> Option<usize> {
-        Some(self.capacity)
+        Some(self.core.capacity)
     }
 }
 
@@ -378,26 +369,25 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for NotifyOneBuffer<T, R> {
 /// P2: lock, push, unlock               → len 2 > capacity 1
 /// ```
 pub struct CheckThenPushQueue<T: Send + 'static, R: Runtime = DefaultRuntime> {
-    state: R::Mutex<Buf<T>>,
+    core: Core<T, R>,
     not_empty: R::Condvar,
     not_full: R::Condvar,
-    capacity: usize,
 }
 
 impl<T: Send + 'static, R: Runtime> CheckThenPushQueue<T, R> {
     /// Whether there is room, under its own lock acquisition (`Err` if closed).
     fn room(&self) -> Result<bool, ()> {
-        let g = self.state.lock();
+        let g = self.core.state.lock();
         if g.closed {
             return Err(());
         }
         let len = g.items.len();
         trace::event(|| format!("check: len {len}"));
-        Ok(len < self.capacity)
+        Ok(len < self.core.capacity)
     }
     /// The push itself, under a second acquisition.
     fn append(&self, item: T) -> Result<(), PushError<T>> {
-        let mut g = self.state.lock();
+        let mut g = self.core.state.lock();
         if g.closed {
             return Err(PushError::Closed(item));
         }
@@ -417,10 +407,9 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CheckThenPushQueue<T, R> {
     fn with_capacity(capacity: Option<usize>) -> Result<Self, CapacityError> {
         let capacity = bounded_capacity(Self::NAME, capacity)?;
         Ok(CheckThenPushQueue {
-            state: MutexApi::new(Buf::new(capacity)),
+            core: Core::new(capacity),
             not_empty: CondvarApi::new(),
             not_full: CondvarApi::new(),
-            capacity,
         })
     }
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
@@ -432,24 +421,16 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CheckThenPushQueue<T, R> {
         }
     }
     fn try_pop(&self) -> Result<T, PopError> {
-        let mut g = self.state.lock();
-        match g.items.pop_front() {
-            Some(item) => {
-                self.not_full.notify_one();
-                Ok(item)
-            }
-            None if g.closed => Err(PopError::Closed),
-            None => Err(PopError::Empty),
-        }
+        self.core.try_pop(|| self.not_full.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = deadline::<R>(timeout);
         {
-            let mut g = self.state.lock();
-            while !g.closed && g.items.len() >= self.capacity {
+            let mut g = self.core.state.lock();
+            while !g.closed && g.items.len() >= self.core.capacity {
                 let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
                 g = g2;
-                if timed_out && !g.closed && g.items.len() >= self.capacity {
+                if timed_out && !g.closed && g.items.len() >= self.core.capacity {
                     return Err(PushError::Timeout(item));
                 }
             }
@@ -459,7 +440,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CheckThenPushQueue<T, R> {
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
         let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
+        let mut g = self.core.state.lock();
         while !g.closed && g.items.is_empty() {
             let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, g, deadline);
             g = g2;
@@ -476,19 +457,18 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CheckThenPushQueue<T, R> {
         }
     }
     fn close(&self) -> bool {
-        let mut g = self.state.lock();
-        let was = std::mem::replace(&mut g.closed, true);
-        self.not_empty.notify_all();
-        self.not_full.notify_all();
-        !was
+        self.core.close(|| {
+            self.not_empty.notify_all();
+            self.not_full.notify_all();
+        })
     }
     fn is_closed(&self) -> bool {
-        self.state.lock().closed
+        self.core.is_closed()
     }
     fn len(&self) -> usize {
-        self.state.lock().items.len()
+        self.core.len()
     }
     fn capacity(&self) -> Option<usize> {
-        Some(self.capacity)
+        Some(self.core.capacity)
     }
 }

@@ -42,10 +42,6 @@ impl CloseGate {
         self.in_flight.fetch_sub(1, SeqCst);
         r
     }
-    /// Whether an empty queue is closed *and* drained (no push can still land).
-    fn drained(&self) -> bool {
-        self.closed.load(SeqCst) && self.in_flight.load(SeqCst) == 0
-    }
     fn close(&self) -> bool {
         !self.closed.swap(true, SeqCst)
     }
@@ -56,13 +52,25 @@ enum PushGate<T, E> {
     Inner(E),
 }
 
-/// A pop on an empty queue: `Closed` only when drained, re-checking the queue after seeing the
-/// gate drained (a push may have landed in between).
-fn empty_pop<T>(gate: &CloseGate, retry: impl FnOnce() -> Option<T>) -> Result<T, PopError> {
-    if gate.drained() {
-        retry().ok_or(PopError::Closed)
-    } else {
-        Err(PopError::Empty)
+/// A pop that found the queue empty. Open: `Empty`. Closed: a push that passed the flag before
+/// the close counts as happening before it, so its item must be delivered, not reported absent:
+/// wait for in-flight pushes to land (they never wait themselves), then `Closed` only if the
+/// queue is still empty. Reporting `Empty` in that window was a real linearizability violation
+/// that the stress engine's checked histories found in an earlier version of this adapter.
+fn empty_pop<T>(gate: &CloseGate, retry: impl Fn() -> Option<T>) -> Result<T, PopError> {
+    if !gate.closed.load(SeqCst) {
+        return Err(PopError::Empty);
+    }
+    let backoff = crossbeam_utils::Backoff::new();
+    loop {
+        let settled = gate.in_flight.load(SeqCst) == 0;
+        if let Some(item) = retry() {
+            return Ok(item);
+        }
+        if settled {
+            return Err(PopError::Closed);
+        }
+        backoff.snooze();
     }
 }
 

@@ -231,27 +231,35 @@ pub trait JoinApi<T>: Send + 'static {
 macro_rules! delegate_atomics {
     ($usize:ty, $bool:ty) => {
         impl $crate::runtime::AtomicUsizeApi for $usize {
+            #[inline]
             fn new(v: usize) -> Self {
                 <$usize>::new(v)
             }
+            #[inline]
             fn load(&self, order: Ordering) -> usize {
                 <$usize>::load(self, order)
             }
+            #[inline]
             fn store(&self, v: usize, order: Ordering) {
                 <$usize>::store(self, v, order)
             }
+            #[inline]
             fn swap(&self, v: usize, order: Ordering) -> usize {
                 <$usize>::swap(self, v, order)
             }
+            #[inline]
             fn fetch_add(&self, v: usize, order: Ordering) -> usize {
                 <$usize>::fetch_add(self, v, order)
             }
+            #[inline]
             fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
                 <$usize>::fetch_sub(self, v, order)
             }
+            #[inline]
             fn fetch_or(&self, v: usize, order: Ordering) -> usize {
                 <$usize>::fetch_or(self, v, order)
             }
+            #[inline]
             fn compare_exchange(
                 &self,
                 c: usize,
@@ -261,6 +269,7 @@ macro_rules! delegate_atomics {
             ) -> Result<usize, usize> {
                 <$usize>::compare_exchange(self, c, n, s, f)
             }
+            #[inline]
             fn compare_exchange_weak(
                 &self,
                 c: usize,
@@ -272,18 +281,23 @@ macro_rules! delegate_atomics {
             }
         }
         impl $crate::runtime::AtomicBoolApi for $bool {
+            #[inline]
             fn new(v: bool) -> Self {
                 <$bool>::new(v)
             }
+            #[inline]
             fn load(&self, order: Ordering) -> bool {
                 <$bool>::load(self, order)
             }
+            #[inline]
             fn store(&self, v: bool, order: Ordering) {
                 <$bool>::store(self, v, order)
             }
+            #[inline]
             fn swap(&self, v: bool, order: Ordering) -> bool {
                 <$bool>::swap(self, v, order)
             }
+            #[inline]
             fn compare_exchange(
                 &self,
                 c: bool,
@@ -304,12 +318,15 @@ macro_rules! delegate_std_shaped_locks {
     ($mutex:ident, $guard:ident, $rwlock:ident, $rguard:ident, $wguard:ident, $join:ident) => {
         impl<T: Send + 'static> $crate::runtime::MutexApi<T> for $mutex<T> {
             type Guard<'a> = $guard<'a, T>;
+            #[inline]
             fn new(value: T) -> Self {
                 $mutex::new(value)
             }
+            #[inline]
             fn lock(&self) -> $guard<'_, T> {
                 $mutex::lock(self).unwrap_or_else(std::sync::PoisonError::into_inner)
             }
+            #[inline]
             fn try_lock(&self) -> Option<$guard<'_, T>> {
                 match $mutex::try_lock(self) {
                     Ok(g) => Some(g),
@@ -321,17 +338,21 @@ macro_rules! delegate_std_shaped_locks {
         impl<T: Send + Sync + 'static> $crate::runtime::RwLockApi<T> for $rwlock<T> {
             type ReadGuard<'a> = $rguard<'a, T>;
             type WriteGuard<'a> = $wguard<'a, T>;
+            #[inline]
             fn new(value: T) -> Self {
                 $rwlock::new(value)
             }
+            #[inline]
             fn read(&self) -> $rguard<'_, T> {
                 $rwlock::read(self).unwrap_or_else(std::sync::PoisonError::into_inner)
             }
+            #[inline]
             fn write(&self) -> $wguard<'_, T> {
                 $rwlock::write(self).unwrap_or_else(std::sync::PoisonError::into_inner)
             }
         }
         impl<T: Send + 'static> $crate::runtime::JoinApi<T> for $join<T> {
+            #[inline]
             fn join(self) -> std::thread::Result<T> {
                 $join::join(self)
             }

@@ -28,24 +28,30 @@ super::delegate_std_shaped_locks!(
 
 impl<T: Send + 'static> super::MutexApi<T> for parking_lot::Mutex<T> {
     type Guard<'a> = parking_lot::MutexGuard<'a, T>;
+    #[inline]
     fn new(value: T) -> Self {
         parking_lot::Mutex::new(value)
     }
+    #[inline]
     fn lock(&self) -> Self::Guard<'_> {
         parking_lot::Mutex::lock(self)
     }
+    #[inline]
     fn try_lock(&self) -> Option<Self::Guard<'_>> {
         parking_lot::Mutex::try_lock(self)
     }
 }
 
 impl CondvarApi<Std> for Condvar {
+    #[inline]
     fn new() -> Self {
         Condvar::new()
     }
+    #[inline]
     fn wait<'a, T: Send + 'static>(&self, g: MutexGuard<'a, Std, T>) -> MutexGuard<'a, Std, T> {
         Condvar::wait(self, g).unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+    #[inline]
     fn wait_timeout<'a, T: Send + 'static>(
         &self,
         g: MutexGuard<'a, Std, T>,
@@ -55,15 +61,18 @@ impl CondvarApi<Std> for Condvar {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         (g, r.timed_out())
     }
+    #[inline]
     fn notify_one(&self) {
         Condvar::notify_one(self)
     }
+    #[inline]
     fn notify_all(&self) {
         Condvar::notify_all(self)
     }
 }
 
 impl<T: Send + Sync + 'static> super::ArcApi<T> for Arc<T> {
+    #[inline]
     fn new(value: T) -> Self {
         Arc::new(value)
     }
@@ -82,15 +91,18 @@ pub struct PlainCell<T>(UnsafeCell<T>);
 unsafe impl<T: Send> Sync for PlainCell<T> {}
 
 impl<T: Send + 'static> CellApi<T> for PlainCell<T> {
+    #[inline]
     fn new(value: T) -> Self {
         PlainCell(UnsafeCell::new(value))
     }
+    #[inline]
     fn with<F, U>(&self, f: F) -> U
     where
         F: FnOnce(*const T) -> U,
     {
         f(self.0.get())
     }
+    #[inline]
     fn with_mut<F, U>(&self, f: F) -> U
     where
         F: FnOnce(*mut T) -> U,
@@ -119,6 +131,7 @@ impl Runtime for Std {
     {
         std::thread::spawn(f)
     }
+    #[inline]
     fn yield_now() {
         std::thread::yield_now()
     }
@@ -126,15 +139,19 @@ impl Runtime for Std {
     fn spin_loop() {
         std::hint::spin_loop()
     }
+    #[inline]
     fn fence(order: Ordering) {
         std::sync::atomic::fence(order)
     }
+    #[inline]
     fn thread_index() -> Option<usize> {
         THREAD_INDEX.with(Cell::get)
     }
+    #[inline]
     fn set_thread_index(index: Option<usize>) {
         THREAD_INDEX.with(|c| c.set(index))
     }
+    #[inline]
     fn thread_token() -> usize {
         THREAD_INDEX.with(|c| std::ptr::from_ref(c) as usize)
     }
