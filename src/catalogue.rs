@@ -575,17 +575,19 @@ pub fn find(name: &str) -> Result<Entry, String> {
         })
 }
 
-/// The entries a fuzzer's schedules are run on: every correct entry, and every racy one the
-/// schedule engine is not blind to. Appended entries keep the indices of earlier ones.
+/// The entries a fuzzer's schedules are run on: every entry the schedule engine can run (not the
+/// racy ones it is blind to, nor the crossbeam adapters, which it cannot run). Appended entries
+/// keep the indices of earlier ones.
 pub fn fuzz_entries() -> Vec<Entry> {
     catalogue()
         .into_iter()
         .filter(|e| {
-            !e.racy()
-                || !matches!(
-                    e.expectation(EngineKind::Proptest),
-                    Expect::Blind(_) | Expect::Skip(_)
-                )
+            // Not the racy entries the schedule engine is blind to, nor any entry it cannot run
+            // (the crossbeam adapters: std atomics, invisible to shuttle).
+            !matches!(
+                e.expectation(EngineKind::Proptest),
+                Expect::Blind(_) | Expect::Skip(_)
+            )
         })
         .collect()
 }
@@ -601,5 +603,9 @@ pub fn decode_fuzz_input(data: &[u8]) -> Option<(Entry, crate::Scenario<crate::S
     let entry = entries[*e as usize % entries.len()].clone();
     let mut scenarios = (entry.scenarios.shuttle)();
     let scenario = scenarios.swap_remove(*s as usize % scenarios.len());
+    // A scenario this runtime does not run (with its reason) is no input.
+    if scenario.skipped().is_some() {
+        return None;
+    }
     Some((entry, scenario, choices))
 }
