@@ -41,6 +41,60 @@ pub(crate) fn wait_read<R: Runtime>(
     }
 }
 
+/// Where a lock's waiters wait. On real threads: a spin (`R::spin_loop`), exactly the lock's own
+/// algorithm. Under the model checkers: a park on a condition variable, woken by `wake` after
+/// every release. loom has no fairness, so two spinning waiters can yield to each other forever
+/// while the holder never runs, and its branch budget runs out; parked waiters are not
+/// runnable, so loom explores the 3-thread scenarios to the end. The wait is not what makes a
+/// lock exclusive (its entry read-modify-write and release store are, and those are unchanged),
+/// so the checkers still check the lock. On `Std` `wake` is nothing and the mutex and condvar
+/// are never touched.
+pub(crate) struct Parker<R: Runtime> {
+    mutex: R::Mutex<()>,
+    cv: R::Condvar,
+}
+
+impl<R: Runtime> Parker<R> {
+    pub(crate) fn new() -> Self {
+        Parker {
+            mutex: crate::runtime::MutexApi::new(()),
+            cv: crate::runtime::CondvarApi::new(),
+        }
+    }
+    /// Waits while `busy()` holds.
+    #[inline]
+    pub(crate) fn wait_while(&self, mut busy: impl FnMut() -> bool) {
+        use crate::runtime::{CondvarApi, MutexApi};
+        if R::MODEL {
+            // The check runs under the mutex that `wake` takes after the release store, so a
+            // release between the check and the wait cannot be missed.
+            let mut g = self.mutex.lock();
+            while busy() {
+                g = self.cv.wait(g);
+            }
+        } else {
+            while busy() {
+                R::spin_loop();
+            }
+        }
+    }
+    /// After a release: wakes the parked waiters (under the checkers only).
+    #[inline]
+    pub(crate) fn wake(&self) {
+        use crate::runtime::{CondvarApi, MutexApi};
+        if R::MODEL {
+            let _g = self.mutex.lock();
+            self.cv.notify_all();
+        }
+    }
+}
+
+impl<R: Runtime> std::fmt::Debug for Parker<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Parker")
+    }
+}
+
 /// A raw lock: `lock`, `try_lock`, `unlock`, no guard and no data (lock_api's `RawMutex`
 /// shape). The trait is safe: a racy implementation is allowed to break its promise, and
 /// racelab's job is to catch that.
@@ -49,6 +103,9 @@ pub trait RawLock: Send + Sync + 'static {
     const NAME: &'static str;
     /// The most threads the algorithm supports (Peterson's: 2).
     const MAX_THREADS: usize = usize::MAX;
+    /// Whether its waiters park under the model checkers ([`Parker`]); if not, loom runs only
+    /// its 2-thread scenarios (see [`LOOM_NO_FAIRNESS`]).
+    const PARKS_UNDER_MODELS: bool = false;
     /// The runtime its atomics come from.
     type Rt: Runtime;
     /// The same lock on runtime `Q`.
@@ -137,7 +194,7 @@ fn exclusion<R: Runtime, L: RawLock<Rt = R>>(threads: usize) -> Scenario<R> {
 /// allows), and the counter scenarios on a [`LockCounter<L>`] (2 threads, and 3 where allowed).
 pub struct Locks<L>(PhantomData<L>);
 
-/// Why loom does not run the 3-thread scenarios of the spinning locks.
+/// Why loom does not run the 3-thread scenarios of a lock whose waiters spin under the checkers.
 pub const LOOM_NO_FAIRNESS: &str = "loom has no fairness: with two threads spinning it explores schedules in which they yield to each other forever and the holder never runs, which exhausts its branch budget; checked with 2 threads under loom, 3 under shuttle";
 
 impl<L: RawLock> Subject for Locks<L> {
@@ -151,7 +208,7 @@ impl<L: RawLock> Subject for Locks<L> {
                 .into_iter()
                 .filter(|s| s.threads() <= L::MAX_THREADS),
         );
-        if R::NAME == "loom" {
+        if R::NAME == crate::runtime::Loom::NAME && !L::PARKS_UNDER_MODELS {
             v = v
                 .into_iter()
                 .map(|s| {

@@ -16,6 +16,8 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 pub struct SpinLock<R: Runtime = DefaultRuntime> {
     /// `true` while held.
     locked: R::AtomicBool,
+    /// Where waiters wait (a spin on real threads; see [`super::Parker`]).
+    parker: super::Parker<R>,
 }
 
 impl<R: Runtime> SpinLock<R> {
@@ -32,11 +34,13 @@ impl<R: Runtime> SpinLock<R> {
 
 impl<R: Runtime> RawLock for SpinLock<R> {
     const NAME: &'static str = "SpinLock";
+    const PARKS_UNDER_MODELS: bool = true;
     type Rt = R;
     type On<Q: Runtime> = SpinLock<Q>;
     fn new() -> Self {
         SpinLock {
             locked: R::AtomicBool::new(false),
+            parker: super::Parker::new(),
         }
     }
     fn lock(&self) {
@@ -49,9 +53,7 @@ impl<R: Runtime> RawLock for SpinLock<R> {
             // Test before retrying the swap: a load stays in this core's cache while the lock
             // is held, where a swap would take the line from the holder. (Under the checkers
             // the load is SeqCst; see `super::wait_read`.)
-            while self.still_locked() {
-                R::spin_loop();
-            }
+            self.parker.wait_while(|| self.still_locked());
         }
         // .. is visible from here on.
         trace::event(|| "compare_exchange → acquired".to_string());
@@ -64,5 +66,6 @@ impl<R: Runtime> RawLock for SpinLock<R> {
     fn unlock(&self) {
         // Release: publishes the critical section's writes to the next Acquire swap.
         self.locked.store(false, Release);
+        self.parker.wake();
     }
 }

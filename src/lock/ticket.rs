@@ -15,16 +15,20 @@ pub struct TicketLock<R: Runtime = DefaultRuntime> {
     next: R::AtomicUsize,
     /// The ticket allowed in; only the holder advances it.
     serving: R::AtomicUsize,
+    /// Where waiters wait (a spin on real threads; see [`super::Parker`]).
+    parker: super::Parker<R>,
 }
 
 impl<R: Runtime> RawLock for TicketLock<R> {
     const NAME: &'static str = "TicketLock";
+    const PARKS_UNDER_MODELS: bool = true;
     type Rt = R;
     type On<Q: Runtime> = TicketLock<Q>;
     fn new() -> Self {
         TicketLock {
             next: R::AtomicUsize::new(0),
             serving: R::AtomicUsize::new(0),
+            parker: super::Parker::new(),
         }
     }
     fn lock(&self) {
@@ -32,9 +36,8 @@ impl<R: Runtime> RawLock for TicketLock<R> {
         let me = self.next.fetch_add(1, Relaxed);
         trace::event(|| format!("ticket {me}"));
         // Acquire: pairs with the Release in `unlock` ..
-        while super::wait_read::<R>(&self.serving, Acquire) != me {
-            R::spin_loop();
-        }
+        self.parker
+            .wait_while(|| super::wait_read::<R>(&self.serving, Acquire) != me);
         // .. so the previous holder's critical section is visible here.
         trace::event(|| format!("serving {me}"));
     }
@@ -46,5 +49,6 @@ impl<R: Runtime> RawLock for TicketLock<R> {
     }
     fn unlock(&self) {
         self.serving.fetch_add(1, Release);
+        self.parker.wake();
     }
 }
