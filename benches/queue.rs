@@ -84,17 +84,25 @@ impl<Q: Queue<u64>, const BOUNDED: bool> BenchQueue for Rl<Q, BOUNDED> {
         if Q::BLOCKING {
             return self.0.pop().expect("pop on an open queue");
         }
-        let backoff = Backoff::new();
-        loop {
-            match self.0.try_pop() {
-                Ok(v) => return v,
-                Err(PopError::Empty) => backoff.snooze(),
-                Err(e) => panic!("{}: {e}", Q::NAME),
-            }
-        }
+        spin_take(|| match self.0.try_pop() {
+            Ok(v) => Some(v),
+            Err(PopError::Empty) => None,
+            Err(e) => panic!("{}: {e}", Q::NAME),
+        })
     }
     fn drained(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Pops with `pop`, backing off while it finds nothing.
+fn spin_take(pop: impl Fn() -> Option<u64>) -> u64 {
+    let backoff = Backoff::new();
+    loop {
+        if let Some(v) = pop() {
+            return v;
+        }
+        backoff.snooze();
     }
 }
 
@@ -111,13 +119,7 @@ impl BenchQueue for ArrayQueue<u64> {
         }
     }
     fn take(&self) -> u64 {
-        let backoff = Backoff::new();
-        loop {
-            if let Some(v) = self.pop() {
-                return v;
-            }
-            backoff.snooze();
-        }
+        spin_take(|| self.pop())
     }
     fn drained(&self) -> bool {
         self.is_empty()
@@ -132,13 +134,7 @@ impl BenchQueue for SegQueue<u64> {
         self.push(v);
     }
     fn take(&self) -> u64 {
-        let backoff = Backoff::new();
-        loop {
-            if let Some(v) = self.pop() {
-                return v;
-            }
-            backoff.snooze();
-        }
+        spin_take(|| self.pop())
     }
     fn drained(&self) -> bool {
         self.is_empty()
@@ -230,21 +226,10 @@ fn run<Q: BenchQueue>(pairs: usize, per_producer: u64) -> Measured {
     );
     assert!(q.drained(), "queue not empty after every item was received");
 
-    let last_start = spans.iter().map(|s| s.0).max().expect("threads > 0");
-    let first_end = spans.iter().map(|s| s.1).min().expect("threads > 0");
-    let end = spans.iter().map(|s| s.1).max().expect("threads > 0");
-    let span = end.saturating_duration_since(t0).as_secs_f64();
-    let overlap = if span == 0.0 {
-        1.0
-    } else {
-        first_end
-            .saturating_duration_since(last_start)
-            .as_secs_f64()
-            / span
-    };
+    let times: Vec<_> = spans.iter().map(|s| (s.0, s.1)).collect();
     Measured {
         elapsed,
-        overlap,
+        overlap: racelab::bench::overlap(t0, &times),
         count: count as usize,
         expected: total as usize,
     }

@@ -39,6 +39,26 @@ impl Measured {
     }
 }
 
+/// The fraction of a run, released at `t0`, during which *all* threads were running: from the
+/// last start to the first finish, over the whole span. 1.0 for one thread.
+///
+/// # Panics
+/// If `spans` (each thread's start and end) is empty.
+pub fn overlap(t0: Instant, spans: &[(Instant, Instant)]) -> f64 {
+    let last_start = spans.iter().map(|s| s.0).max().expect("threads > 0");
+    let first_end = spans.iter().map(|s| s.1).min().expect("threads > 0");
+    let end = spans.iter().map(|s| s.1).max().expect("threads > 0");
+    let span = end.saturating_duration_since(t0).as_secs_f64();
+    if spans.len() == 1 || span == 0.0 {
+        1.0
+    } else {
+        first_end
+            .saturating_duration_since(last_start)
+            .as_secs_f64()
+            / span
+    }
+}
+
 /// A timed run of `threads` threads doing `ops` operations each.
 pub type BenchFn = fn(threads: usize, ops: u64) -> Measured;
 
@@ -76,21 +96,9 @@ pub fn counter_run<C: Counter>(threads: usize, ops: u64) -> Measured {
         .map(|h| h.join().expect("benchmark thread panicked"))
         .collect();
     let elapsed = t0.elapsed();
-    let last_start = spans.iter().map(|s| s.0).max().expect("threads > 0");
-    let first_end = spans.iter().map(|s| s.1).min().expect("threads > 0");
-    let end = spans.iter().map(|s| s.1).max().expect("threads > 0");
-    let span = end.saturating_duration_since(t0).as_secs_f64();
-    let overlap = if threads == 1 || span == 0.0 {
-        1.0
-    } else {
-        first_end
-            .saturating_duration_since(last_start)
-            .as_secs_f64()
-            / span
-    };
     Measured {
         elapsed,
-        overlap,
+        overlap: overlap(t0, &spans),
         count: counter.get(),
         expected: threads * ops as usize,
     }

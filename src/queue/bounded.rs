@@ -76,6 +76,30 @@ impl<T: Send + 'static, R: Runtime> Core<T, R> {
     }
 }
 
+/// The [`Queue`] methods a buffer forwards to its [`Core`] unchanged: which condition variable
+/// a pop and a close signal are the only differences between the buffers here.
+macro_rules! forward_to_core {
+    (pop wakes $popped:ident, close wakes $($all:ident),+) => {
+        fn try_pop(&self) -> Result<T, PopError> {
+            self.core.try_pop(|| self.$popped.notify_one())
+        }
+        fn close(&self) -> bool {
+            self.core.close(|| {
+                $(self.$all.notify_all();)+
+            })
+        }
+        fn is_closed(&self) -> bool {
+            self.core.is_closed()
+        }
+        fn len(&self) -> usize {
+            self.core.len()
+        }
+        fn capacity(&self) -> Option<usize> {
+            Some(self.core.capacity)
+        }
+    };
+}
+
 /// A bounded buffer: one mutex, a `not_empty` and a `not_full` condition variable, and every
 /// wait in a `while` loop that re-checks its condition after waking. This is the textbook
 /// monitor; wakeups that are spurious or stolen by another thread are harmless.
@@ -100,9 +124,6 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
     }
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
         self.core.try_push(item, || self.not_empty.notify_one())
-    }
-    fn try_pop(&self) -> Result<T, PopError> {
-        self.core.try_pop(|| self.not_full.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = deadline::<R>(timeout);
@@ -143,21 +164,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
             None => Err(PopError::Closed),
         }
     }
-    fn close(&self) -> bool {
-        self.core.close(|| {
-            self.not_empty.notify_all();
-            self.not_full.notify_all();
-        })
-    }
-    fn is_closed(&self) -> bool {
-        self.core.is_closed()
-    }
-    fn len(&self) -> usize {
-        self.core.len()
-    }
-    fn capacity(&self) -> Option<usize> {
-        Some(self.core.capacity)
-    }
+    forward_to_core!(pop wakes not_full, close wakes not_empty, not_full);
 }
 
 /// **Intentionally racy:** [`BoundedBuffer`] with each wait guarded by `if` instead of `while`.
@@ -194,9 +201,6 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
     }
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
         self.core.try_push(item, || self.not_empty.notify_one())
-    }
-    fn try_pop(&self) -> Result<T, PopError> {
-        self.core.try_pop(|| self.not_full.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = deadline::<R>(timeout);
@@ -249,21 +253,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
             }
         }
     }
-    fn close(&self) -> bool {
-        self.core.close(|| {
-            self.not_empty.notify_all();
-            self.not_full.notify_all();
-        })
-    }
-    fn is_closed(&self) -> bool {
-        self.core.is_closed()
-    }
-    fn len(&self) -> usize {
-        self.core.len()
-    }
-    fn capacity(&self) -> Option<usize> {
-        Some(self.core.capacity)
-    }
+    forward_to_core!(pop wakes not_full, close wakes not_empty, not_full);
 }
 
 /// **Intentionally racy:** Cargill's bounded buffer. Producers and consumers wait on *one*
@@ -298,9 +288,6 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for NotifyOneBuffer<T, R> {
     }
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
         self.core.try_push(item, || self.changed.notify_one())
-    }
-    fn try_pop(&self) -> Result<T, PopError> {
-        self.core.try_pop(|| self.changed.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = deadline::<R>(timeout);
@@ -343,18 +330,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for NotifyOneBuffer<T, R> {
             None => Err(PopError::Closed),
         }
     }
-    fn close(&self) -> bool {
-        self.core.close(|| self.changed.notify_all())
-    }
-    fn is_closed(&self) -> bool {
-        self.core.is_closed()
-    }
-    fn len(&self) -> usize {
-        self.core.len()
-    }
-    fn capacity(&self) -> Option<usize> {
-        Some(self.core.capacity)
-    }
+    forward_to_core!(pop wakes changed, close wakes changed);
 }
 
 /// **Intentionally racy:** the capacity is checked under one acquisition of the lock and the
@@ -420,9 +396,6 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CheckThenPushQueue<T, R> {
             Ok(true) => self.append(item),
         }
     }
-    fn try_pop(&self) -> Result<T, PopError> {
-        self.core.try_pop(|| self.not_full.notify_one())
-    }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = deadline::<R>(timeout);
         {
@@ -456,19 +429,5 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CheckThenPushQueue<T, R> {
             None => Err(PopError::Closed),
         }
     }
-    fn close(&self) -> bool {
-        self.core.close(|| {
-            self.not_empty.notify_all();
-            self.not_full.notify_all();
-        })
-    }
-    fn is_closed(&self) -> bool {
-        self.core.is_closed()
-    }
-    fn len(&self) -> usize {
-        self.core.len()
-    }
-    fn capacity(&self) -> Option<usize> {
-        Some(self.core.capacity)
-    }
+    forward_to_core!(pop wakes not_full, close wakes not_empty, not_full);
 }

@@ -45,6 +45,16 @@ impl CloseGate {
     fn close(&self) -> bool {
         !self.closed.swap(true, SeqCst)
     }
+    fn is_closed(&self) -> bool {
+        self.closed.load(SeqCst)
+    }
+    /// A pop with `pop`, which the gate turns into `Empty` or `Closed` when it finds nothing.
+    fn pop<T>(&self, pop: impl Fn() -> Option<T>) -> Result<T, PopError> {
+        match pop() {
+            Some(item) => Ok(item),
+            None => empty_pop(self, pop),
+        }
+    }
 }
 
 enum PushGate<T, E> {
@@ -116,16 +126,13 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CrossbeamArrayQueue<T, R> {
             })
     }
     fn try_pop(&self) -> Result<T, PopError> {
-        match self.queue.pop() {
-            Some(item) => Ok(item),
-            None => empty_pop(&self.gate, || self.queue.pop()),
-        }
+        self.gate.pop(|| self.queue.pop())
     }
     fn close(&self) -> bool {
         self.gate.close()
     }
     fn is_closed(&self) -> bool {
-        self.gate.closed.load(SeqCst)
+        self.gate.is_closed()
     }
     fn len(&self) -> usize {
         self.queue.len()
@@ -173,16 +180,13 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CrossbeamSegQueue<T, R> {
             })
     }
     fn try_pop(&self) -> Result<T, PopError> {
-        match self.queue.pop() {
-            Some(item) => Ok(item),
-            None => empty_pop(&self.gate, || self.queue.pop()),
-        }
+        self.gate.pop(|| self.queue.pop())
     }
     fn close(&self) -> bool {
         self.gate.close()
     }
     fn is_closed(&self) -> bool {
-        self.gate.closed.load(SeqCst)
+        self.gate.is_closed()
     }
     fn len(&self) -> usize {
         self.queue.len()
@@ -239,10 +243,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CrossbeamChannel<T, R> {
             })
     }
     fn try_pop(&self) -> Result<T, PopError> {
-        match self.rx.try_recv() {
-            Ok(item) => Ok(item),
-            Err(_) => empty_pop(&self.gate, || self.rx.try_recv().ok()),
-        }
+        self.gate.pop(|| self.rx.try_recv().ok())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         // Waits in slices so that a close is noticed.
@@ -285,7 +286,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CrossbeamChannel<T, R> {
         self.gate.close()
     }
     fn is_closed(&self) -> bool {
-        self.gate.closed.load(SeqCst)
+        self.gate.is_closed()
     }
     fn len(&self) -> usize {
         self.rx.len()
