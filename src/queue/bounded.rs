@@ -68,6 +68,59 @@ impl<T: Send + 'static, R: Runtime> Core<T, R> {
         notify_all();
         !was
     }
+    /// A blocking push: waits on `wait_on` in a `while` loop while full, then signals `wake`.
+    fn push_wait(
+        &self,
+        item: T,
+        wait_on: &R::Condvar,
+        wake: &R::Condvar,
+        timeout: Option<Duration>,
+    ) -> Result<(), PushError<T>> {
+        let deadline = deadline::<R>(timeout);
+        let mut g = self.state.lock();
+        while !g.closed && g.items.len() >= self.capacity {
+            trace::event(|| "push: full, wait".into());
+            let (g2, timed_out) = wait_until::<R, _>(wait_on, g, deadline);
+            g = g2;
+            if timed_out && !g.closed && g.items.len() >= self.capacity {
+                return Err(PushError::Timeout(item));
+            }
+        }
+        if g.closed {
+            return Err(PushError::Closed(item));
+        }
+        g.items.push_back(item);
+        trace::event(|| "push, notify_one".into());
+        wake.notify_one();
+        Ok(())
+    }
+    /// A blocking pop: waits on `wait_on` in a `while` loop while empty and open, then signals
+    /// `wake`.
+    fn pop_wait(
+        &self,
+        wait_on: &R::Condvar,
+        wake: &R::Condvar,
+        timeout: Option<Duration>,
+    ) -> Result<T, PopError> {
+        let deadline = deadline::<R>(timeout);
+        let mut g = self.state.lock();
+        while !g.closed && g.items.is_empty() {
+            trace::event(|| "pop: empty, wait".into());
+            let (g2, timed_out) = wait_until::<R, _>(wait_on, g, deadline);
+            g = g2;
+            if timed_out && !g.closed && g.items.is_empty() {
+                return Err(PopError::Timeout);
+            }
+        }
+        match g.items.pop_front() {
+            Some(item) => {
+                trace::event(|| "pop, notify_one".into());
+                wake.notify_one();
+                Ok(item)
+            }
+            None => Err(PopError::Closed),
+        }
+    }
     fn is_closed(&self) -> bool {
         self.state.lock().closed
     }
@@ -126,43 +179,11 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
         self.core.try_push(item, || self.not_empty.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.core.state.lock();
-        while !g.closed && g.items.len() >= self.core.capacity {
-            trace::event(|| "push: full, wait on not_full".into());
-            let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
-            g = g2;
-            if timed_out && !g.closed && g.items.len() >= self.core.capacity {
-                return Err(PushError::Timeout(item));
-            }
-        }
-        if g.closed {
-            return Err(PushError::Closed(item));
-        }
-        g.items.push_back(item);
-        trace::event(|| "push, notify not_empty".into());
-        self.not_empty.notify_one();
-        Ok(())
+        self.core
+            .push_wait(item, &self.not_full, &self.not_empty, timeout)
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.core.state.lock();
-        while !g.closed && g.items.is_empty() {
-            trace::event(|| "pop: empty, wait on not_empty".into());
-            let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, g, deadline);
-            g = g2;
-            if timed_out && !g.closed && g.items.is_empty() {
-                return Err(PopError::Timeout);
-            }
-        }
-        match g.items.pop_front() {
-            Some(item) => {
-                trace::event(|| "pop, notify not_full".into());
-                self.not_full.notify_one();
-                Ok(item)
-            }
-            None => Err(PopError::Closed),
-        }
+        self.core.pop_wait(&self.not_empty, &self.not_full, timeout)
     }
     forward_to_core!(pop wakes not_full, close wakes not_empty, not_full);
 }
@@ -290,45 +311,13 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for NotifyOneBuffer<T, R> {
         self.core.try_push(item, || self.changed.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.core.state.lock();
-        while !g.closed && g.items.len() >= self.core.capacity {
-            trace::event(|| "push: full, wait on the shared condvar".into());
-            let (g2, timed_out) = wait_until::<R, _>(&self.changed, g, deadline);
-            g = g2;
-            if timed_out && !g.closed && g.items.len() >= self.core.capacity {
-                return Err(PushError::Timeout(item));
-            }
-        }
-        if g.closed {
-            return Err(PushError::Closed(item));
-        }
-        g.items.push_back(item);
-        trace::event(|| "push, notify_one".into());
-        // The bug: this may wake another producer instead of a consumer.
-        self.changed.notify_one();
-        Ok(())
+        // The bug: one condvar for both sides, so this may wake another producer.
+        self.core
+            .push_wait(item, &self.changed, &self.changed, timeout)
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.core.state.lock();
-        while !g.closed && g.items.is_empty() {
-            trace::event(|| "pop: empty, wait on the shared condvar".into());
-            let (g2, timed_out) = wait_until::<R, _>(&self.changed, g, deadline);
-            g = g2;
-            if timed_out && !g.closed && g.items.is_empty() {
-                return Err(PopError::Timeout);
-            }
-        }
-        match g.items.pop_front() {
-            Some(item) => {
-                trace::event(|| "pop, notify_one".into());
-                // The bug: this may wake another consumer instead of a producer.
-                self.changed.notify_one();
-                Ok(item)
-            }
-            None => Err(PopError::Closed),
-        }
+        // The bug: one condvar for both sides, so this may wake another consumer.
+        self.core.pop_wait(&self.changed, &self.changed, timeout)
     }
     forward_to_core!(pop wakes changed, close wakes changed);
 }
@@ -412,22 +401,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CheckThenPushQueue<T, R> {
         self.append(item)
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.core.state.lock();
-        while !g.closed && g.items.is_empty() {
-            let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, g, deadline);
-            g = g2;
-            if timed_out && !g.closed && g.items.is_empty() {
-                return Err(PopError::Timeout);
-            }
-        }
-        match g.items.pop_front() {
-            Some(item) => {
-                self.not_full.notify_one();
-                Ok(item)
-            }
-            None => Err(PopError::Closed),
-        }
+        self.core.pop_wait(&self.not_empty, &self.not_full, timeout)
     }
     forward_to_core!(pop wakes not_full, close wakes not_empty, not_full);
 }
