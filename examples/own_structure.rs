@@ -8,7 +8,7 @@
 //! Run it: `cargo run --release --example own_structure`.
 
 use racelab::engine::{EngineKind, Verdict, check_all};
-use racelab::runtime::{AtomicUsizeApi, Runtime};
+use racelab::runtime::{AtomicIntApi, Runtime};
 use racelab::{BugClass, Outcome, Scenario, Subject};
 use std::sync::atomic::Ordering::SeqCst;
 
@@ -59,9 +59,10 @@ fn two_customers<R: Runtime, D: Send + Sync + 'static>(
 }
 
 /// The subjects: a type per structure, giving its scenarios on any runtime.
+#[derive(Default)]
 struct Racy;
 impl Subject for Racy {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         vec![two_customers::<R, _>(
             || RacyDispenser::<R> {
                 next: R::AtomicUsize::new(0),
@@ -71,9 +72,10 @@ impl Subject for Racy {
     }
 }
 
+#[derive(Default)]
 struct Correct;
 impl Subject for Correct {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         vec![two_customers::<R, _>(
             || Dispenser::<R> {
                 next: R::AtomicUsize::new(0),
@@ -84,7 +86,7 @@ impl Subject for Correct {
 }
 
 fn main() {
-    for r in check_all::<Racy>() {
+    for r in check_all(&Racy) {
         println!(
             "racy    {:<15} {:<7} {}",
             r.engine,
@@ -96,7 +98,7 @@ fn main() {
             r.assert_caught("duplicated item");
         }
     }
-    for r in check_all::<Correct>() {
+    for r in check_all(&Correct) {
         println!("correct {:<15} {}", r.engine, r.verdict);
         assert_eq!(r.verdict, Verdict::Passed);
     }

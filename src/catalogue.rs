@@ -3,7 +3,7 @@
 //! second time.
 
 use crate::counter::{self, Counter, Counters};
-use crate::engine::{Engine, EngineKind, EngineResult, Verdict};
+use crate::engine::{Engine, EngineKind, EngineResult, RunOptions, Verdict};
 use crate::lock::{LockCounter, Locks, RawLock};
 use crate::scenario::{BugClass, ScenarioSet, Subject};
 
@@ -95,17 +95,26 @@ impl Entry {
     /// Runs every scenario of this entry under `engine` and returns a verdict per scenario,
     /// with blind spots and skips applied.
     pub fn run(&self, engine: &Engine) -> Vec<EngineResult> {
+        self.run_with(engine, &RunOptions::default())
+    }
+    /// [`Entry::run`] with run options (traces, progress, a time limit).
+    pub fn run_with(&self, engine: &Engine, opts: &RunOptions) -> Vec<EngineResult> {
         let kind = engine.kind();
         let names = self.scenarios.names();
         if let Expect::Skip(why) = self.expectation(kind) {
             return names
                 .iter()
-                .map(|scenario| EngineResult::not_run(kind, scenario, why.to_string()))
+                .enumerate()
+                .map(|(i, scenario)| {
+                    let mut r = EngineResult::not_run(kind, scenario, why.to_string());
+                    r.scenario_index = i;
+                    r
+                })
                 .collect();
         }
         (0..names.len())
             .map(|i| {
-                let mut r = engine.run(&self.scenarios, i);
+                let mut r = engine.run_with(&self.scenarios, i, opts);
                 if r.verdict == Verdict::Passed
                     && let Expect::Blind(why) = self.expectation(kind)
                 {
@@ -120,30 +129,32 @@ impl Entry {
     /// is caught if any scenario caught it; a correct entry takes its worst scenario.
     pub fn cell(&self, results: &[EngineResult]) -> Verdict {
         let has = |v: Verdict| results.iter().any(|r| r.verdict == v);
-        // Worst first. A scenario skipped on this engine (a blind spot with its reason) neither
+        // Worst first. A scenario the engine could not run (not run, with its reason) neither
         // passes nor fails the cell as long as another scenario ran: a correct entry passes on
         // the scenarios that ran, and a racy one that none of them caught is an escape.
         [
             Verdict::Caught,
-            Verdict::Hang,
             Verdict::Error,
             Verdict::Passed,
+            Verdict::BlindSpot,
         ]
         .into_iter()
         .find(|v| has(*v))
-        .unwrap_or(Verdict::BlindSpot)
+        .unwrap_or(Verdict::NotRun)
     }
-    /// Whether a cell verdict is a failure of the run: a false positive, or a racy variant that
-    /// escaped an engine that must catch it.
+    /// Whether a cell verdict is a failure of the run: an engine error, a false positive, or a
+    /// racy variant that escaped an engine that must catch it.
     pub fn is_failure(&self, kind: EngineKind, cell: Verdict) -> bool {
+        if cell == Verdict::Error {
+            return true;
+        }
         if let Expect::Skip(_) = self.expectation(kind) {
             return false;
         }
         if self.racy() {
-            self.expectation(kind) == Expect::Must
-                && !matches!(cell, Verdict::Caught | Verdict::Hang)
+            self.expectation(kind) == Expect::Must && cell != Verdict::Caught
         } else {
-            cell != Verdict::Passed
+            cell == Verdict::Caught
         }
     }
 }
@@ -173,7 +184,7 @@ struct Racy {
 }
 
 impl Racy {
-    fn entry<T: Subject>(
+    fn entry<T: Subject + Default>(
         self,
         family: &'static str,
         variant: &'static str,
@@ -280,7 +291,11 @@ fn correct_lock<L: RawLock>(story: &'static str) -> Entry {
     }
 }
 
-fn racy_ordering<T: Subject>(variant: &'static str, story: &'static str, stress: Expect) -> Entry {
+fn racy_ordering<T: Subject + Default>(
+    variant: &'static str,
+    story: &'static str,
+    stress: Expect,
+) -> Entry {
     Racy {
         bug: BugClass::WeakMemory,
         symptoms: &["weak-memory reordering"],
@@ -293,7 +308,7 @@ fn racy_ordering<T: Subject>(variant: &'static str, story: &'static str, stress:
     .entry::<T>("ordering", variant, None, usize::MAX)
 }
 
-fn correct<T: Subject>(
+fn correct<T: Subject + Default>(
     family: &'static str,
     variant: &'static str,
     story: &'static str,
@@ -358,17 +373,17 @@ impl Racy {
         self.pct = Some(Expect::May);
         self
     }
-    fn queue<T: Subject>(self, variant: &'static str) -> Entry {
+    fn queue<T: Subject + Default>(self, variant: &'static str) -> Entry {
         self.entry::<T>("queue", variant, None, usize::MAX)
     }
 }
 
-fn correct_queue<T: Subject>(variant: &'static str, story: &'static str) -> Entry {
+fn correct_queue<T: Subject + Default>(variant: &'static str, story: &'static str) -> Entry {
     correct::<T>("queue", variant, story, None)
 }
 
 /// A correct entry that only real threads can run.
-fn correct_std_only<T: Subject>(variant: &'static str, story: &'static str) -> Entry {
+fn correct_std_only<T: Subject + Default>(variant: &'static str, story: &'static str) -> Entry {
     let mut e = correct_queue::<T>(variant, story);
     for (kind, expect) in e.expect.iter_mut() {
         if *kind != EngineKind::Stress {
@@ -601,7 +616,7 @@ pub fn decode_fuzz_input(data: &[u8]) -> Option<(Entry, crate::Scenario<crate::S
     };
     let entries = fuzz_entries();
     let entry = entries[*e as usize % entries.len()].clone();
-    let mut scenarios = (entry.scenarios.shuttle)();
+    let mut scenarios = entry.scenarios.shuttle();
     let scenario = scenarios.swap_remove(*s as usize % scenarios.len());
     // A scenario this runtime does not run (with its reason) is no input.
     if scenario.skipped().is_some() {

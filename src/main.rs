@@ -365,12 +365,12 @@ fn replay(token: &str) -> Result<ExitCode, UsageError> {
     let silence = SilenceStderr::new();
     let result = match &payload {
         Replay::Shuttle(s) => {
-            let scenario = &(entry.scenarios.shuttle)()[index];
+            let scenario = &entry.scenarios.shuttle()[index];
             engine::shuttle::replay(scenario, EngineKind::ShuttleRandom, s).map_err(|e| bad(&e))?
         }
         Replay::Loom {
             preemption_bound, ..
-        } => engine::loom::replay(&(entry.scenarios.loom)()[index], *preemption_bound),
+        } => engine::loom::replay(&entry.scenarios.loom()[index], *preemption_bound),
     };
     drop(silence);
     println!("{} / {}: {}", entry.variant, names[index], result.verdict);

@@ -1,13 +1,34 @@
 //! The detection report: the matrix printed by `racelab`, and `report.json` / `report.md`.
 //!
-//! The JSON follows the contract in the design: `{ "racelab": VERSION, "results": [ { "family",
-//! "variant", "expected", "bug_class", "engine", "verdict", "executions", "millis", "message",
-//! "replay", "trace" } ] }`, one result per entry, engine and scenario, plus extra fields
-//! (`scenario`, `expectation`, `first_failure_at`, `time_to_failure_ms`, `histogram`, `stress`,
-//! `preemptions`, `note`).
+//! # The JSON contract
+//!
+//! `{ "racelab": VERSION, "elapsed_ms", "failures": [line, …], "results": [ … ] }`, one result
+//! per entry, engine and scenario. Each field means one thing on every engine:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `family`, `variant`, `expected` (`racy`/`correct`), `bug_class` | the catalogue entry |
+//! | `engine`, `scenario`, `scenario_index` | which run |
+//! | `expectation` | `must`, `may`, `blind` or `skip` for this engine |
+//! | `verdict` | `caught`, `passed`, `blind_spot`, `not_run`, `error` (never about a limit: see below) |
+//! | `summary` | the verdict line, as printed |
+//! | `bound` | for `passed`: what ended the run: `{kind, complete, limit, text}`; `kind` is `exhausted` (every schedule within the bound, `complete: true`), `runs` (the budget of sampled runs), `confidence` (the adaptive target), or the cap that stopped it early: `executions`, `time`, `cell_time`, `operations`, `steps`, `shrink_budget`. `null` otherwise |
+//! | `guarantee` | for a pass of sampled runs: `{runs, rule_of_three, pct}`; `rule_of_three` is the per-run failure probability the runs rule out at 95% (≈ 3/runs), `pct` is PCT's `{depth, threads, steps, per_run, confidence}` |
+//! | `executions` | executions of the scenario the engine ran in total (proptest: search and shrinking; stress: rounds) |
+//! | `first_failure_at` | the 1-based execution (round) of the first failure |
+//! | `millis`, `time_to_failure_ms` | wall time of the run, and until the first failure |
+//! | `class`, `message`, `thread`, `location` | the counterexample's bug class, message, failing thread (as the trace names it) and panic location |
+//! | `replay` | `family/variant/scenario-index/payload` for `racelab replay` |
+//! | `trace`, `story` | the failing interleaving: every recorded event, or the structure's own events only |
+//! | `preemptions` | switches away from a thread that could have gone on, in the failing schedule (`null` for stress) |
+//! | `histogram`, `stress`, `note` | outcome counts; stress's rounds/overlap/forbidden; the reason of a `not_run` or `error` |
+//!
+//! `verdict` is `not_run` when an engine could not run a scenario (loom's thread limit, a skip),
+//! with the number in `note`; a pass that a budget or a cap ended says so in `bound`.
 
 use crate::catalogue::{Entry, Expect};
 use crate::engine::{EngineKind, EngineResult, Replay, Verdict};
+use crate::scenario::BugClass;
 use comfy_table::{Cell, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -45,33 +66,49 @@ impl Row {
     pub fn best_catch(&self) -> Option<&EngineResult> {
         self.results
             .iter()
-            .filter(|r| r.verdict == Verdict::Caught || r.verdict == Verdict::Hang)
+            .filter(|r| r.verdict == Verdict::Caught)
             .min_by_key(|r| r.first_failure_at.unwrap_or(u64::MAX))
     }
-    /// The short text of the matrix cell.
+    /// The short text of the matrix cell: `caught @N`, `seen k in N` (stress), `deadlock @N`
+    /// (a stress hang), `passed ×N` (every scenario exhaustive within its bound), `passed ×N
+    /// (budget)` (some scenario ran a budget of sampled schedules, or a cap stopped it),
+    /// `blind spot`, `not run`, `error`.
     pub fn cell_text(&self) -> String {
         let mark = if self.is_failure() { "✗ " } else { "" };
         let text = match self.cell {
-            Verdict::Caught | Verdict::Hang => {
+            Verdict::Caught => {
                 let r = self.best_catch().expect("a catching result");
-                let what = if self.cell == Verdict::Hang {
-                    "hang"
-                } else {
-                    "caught"
-                };
-                match r.stress {
-                    Some(s) if self.cell == Verdict::Caught => format!("seen {}", s.frequency()),
-                    _ => format!("{what} @{}", r.first_failure_at.unwrap_or(0)),
+                let class = r.counterexample.as_ref().map(|c| c.class);
+                match (r.stress, class) {
+                    (Some(_), Some(c @ (BugClass::Deadlock | BugClass::Hang))) => {
+                        format!("{c} @{}", r.first_failure_at.unwrap_or(0))
+                    }
+                    (Some(s), _) => format!("seen {}", s.frequency()),
+                    _ => format!("caught @{}", r.first_failure_at.unwrap_or(0)),
                 }
             }
             Verdict::Passed => {
-                let n: u64 = self.results.iter().map(|r| r.executions).sum();
-                format!("passed ×{}", crate::engine::stress::group(n))
+                let ran: Vec<&EngineResult> = self
+                    .results
+                    .iter()
+                    .filter(|r| r.verdict == Verdict::Passed)
+                    .collect();
+                let n: u64 = ran.iter().map(|r| r.executions).sum();
+                let capped = ran
+                    .iter()
+                    .any(|r| matches!(r.bound, Some(crate::engine::Bound::Cap(_))));
+                let complete = ran.iter().all(|r| r.passed_exhaustively());
+                let suffix = if capped {
+                    " (capped)"
+                } else if complete {
+                    ""
+                } else {
+                    " (budget)"
+                };
+                format!("passed ×{}{suffix}", crate::engine::stress::group(n))
             }
-            Verdict::BlindSpot => match self.entry.expectation(self.engine) {
-                Expect::Skip(_) => "not run".to_string(),
-                _ => "blind spot".to_string(),
-            },
+            Verdict::BlindSpot => "blind spot".to_string(),
+            Verdict::NotRun => "not run".to_string(),
             Verdict::Error => "error".to_string(),
         };
         format!("{mark}{text}")
@@ -209,29 +246,30 @@ impl Report {
     pub fn to_json(&self) -> Value {
         let mut results = Vec::new();
         for row in &self.rows {
-            for (i, r) in row.results.iter().enumerate() {
-                let c = r.counterexample.as_ref();
-                results.push(json!({
-                    "family": row.entry.family,
-                    "variant": row.entry.variant,
-                    "expected": if row.entry.racy() { "racy" } else { "correct" },
-                    "bug_class": row.entry.bug.map(|b| b.name()),
-                    "engine": r.engine.name(),
-                    "scenario": r.scenario,
-                    "expectation": row.entry.expectation(r.engine).name(),
-                    "verdict": r.verdict,
-                    "executions": r.executions,
-                    "millis": r.elapsed.as_secs_f64() * 1e3,
-                    "first_failure_at": r.first_failure_at,
-                    "time_to_failure_ms": r.time_to_failure.map(|d| d.as_secs_f64() * 1e3),
-                    "message": c.map(|c| c.message.clone()),
-                    "replay": c.and_then(|c| c.replay.as_ref()).map(|p| replay_token(&row.entry, i, p)),
-                    "trace": c.map(|c| c.trace.to_string()).filter(|t| !t.is_empty()),
-                    "preemptions": c.and_then(|c| c.preemptions),
-                    "histogram": r.histogram,
-                    "stress": r.stress,
-                    "note": r.note,
-                }));
+            for r in &row.results {
+                let mut v = r.to_json();
+                let o = v.as_object_mut().expect("an object");
+                o.insert("family".into(), json!(row.entry.family));
+                o.insert("variant".into(), json!(row.entry.variant));
+                o.insert(
+                    "expected".into(),
+                    json!(if row.entry.racy() { "racy" } else { "correct" }),
+                );
+                o.insert("bug_class".into(), json!(row.entry.bug.map(|b| b.name())));
+                o.insert(
+                    "expectation".into(),
+                    json!(row.entry.expectation(r.engine).name()),
+                );
+                o.insert(
+                    "replay".into(),
+                    json!(
+                        r.counterexample
+                            .as_ref()
+                            .and_then(|c| c.replay.as_ref())
+                            .map(|p| replay_token(&row.entry, r.scenario_index, p))
+                    ),
+                );
+                results.push(v);
             }
         }
         json!({

@@ -4,6 +4,7 @@
 //! with a named [`BugClass`]. A scenario is generic over the [`Runtime`], so the same body runs
 //! under every engine; the engines differ only in who chooses the interleaving.
 
+use crate::runtime::model;
 use crate::runtime::{ArcApi, JoinApi, Runtime};
 use std::fmt;
 use std::sync::Arc;
@@ -40,6 +41,11 @@ pub enum BugClass {
     Overflow,
     /// A history with no sequential explanation.
     NotLinearizable,
+    /// Memory or an `Arc` never freed (loom's leak check).
+    Leak,
+    /// Threads that stopped making progress without all being blocked (a livelock, or a wait
+    /// racelab does not see): the stress watchdog's verdict when it cannot show a deadlock.
+    Hang,
     /// A panic that is not one of the above.
     Panic,
 }
@@ -62,15 +68,61 @@ impl BugClass {
             BugClass::DuplicatedItem => "duplicated item",
             BugClass::Overflow => "overflow",
             BugClass::NotLinearizable => "not linearizable",
+            BugClass::Leak => "leak",
+            BugClass::Hang => "hang",
             BugClass::Panic => "panic",
         }
     }
+}
+
+impl BugClass {
+    /// Every class, in declaration order.
+    pub const ALL: [BugClass; 17] = [
+        BugClass::LostUpdate,
+        BugClass::AtomicityViolation,
+        BugClass::OrderViolation,
+        BugClass::DataRace,
+        BugClass::MutualExclusion,
+        BugClass::Deadlock,
+        BugClass::LostWakeup,
+        BugClass::WeakMemory,
+        BugClass::Aba,
+        BugClass::UseAfterClose,
+        BugClass::LostItem,
+        BugClass::DuplicatedItem,
+        BugClass::Overflow,
+        BugClass::NotLinearizable,
+        BugClass::Leak,
+        BugClass::Hang,
+        BugClass::Panic,
+    ];
 }
 
 impl fmt::Display for BugClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// A failure a structure or its check reports as a typed value: its class and its message.
+/// Raised with [`fail`]; engines read the class from the value, never from the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What kind of bug this is.
+    pub class: BugClass,
+    /// The message; it starts with the class's name.
+    pub message: String,
+}
+
+/// Reports a forbidden outcome from inside a structure or a thread body, where returning an
+/// [`Outcome`] is not possible (`fail(BugClass::LostWakeup, "pop woke up to an empty buffer")`).
+/// It unwinds like a panic; every engine reports it as caught, with this class.
+#[track_caller]
+pub fn fail(class: BugClass, detail: impl fmt::Display) -> ! {
+    std::panic::panic_any(Failure {
+        class,
+        message: format!("{}: {detail}", class.name()),
+    })
 }
 
 /// The classified end state of one execution.
@@ -120,8 +172,12 @@ pub(crate) type CheckFn<S, O> = dyn Fn(&S, &[O]) -> Outcome + Send + Sync;
 
 /// The type-erased interface the engines drive.
 pub(crate) trait Erased<R: Runtime>: Send + Sync {
-    /// One complete execution on threads of `R`: setup, spawn, join, check.
+    /// One complete execution on threads of `R`: setup, spawn, join, check. A panic of the
+    /// structure propagates.
     fn execute(&self) -> Outcome;
+    /// One execution inside a model engine: the structure's panics become recorded failures
+    /// that end the execution (`None` is returned only where no engine is recording).
+    fn execute_model(&self) -> Option<Outcome>;
     /// A stress driver that runs rounds on persistent OS threads.
     fn stress_driver(self: Arc<Self>) -> Box<dyn crate::engine::stress::Driver>;
 }
@@ -161,21 +217,24 @@ impl<R: Runtime> fmt::Debug for Scenario<R> {
 
 impl<R: Runtime> Scenario<R> {
     /// Starts a scenario named `name` whose state is made by `setup` (once per execution).
-    pub fn builder<S, F>(name: impl Into<String>, setup: F) -> ScenarioBuilder<R, S, ()>
+    ///
+    /// Then either declare what thread bodies return with
+    /// [`observing`](ScenarioStart::observing), or add threads whose bodies return nothing;
+    /// `observing` is only offered before the first thread, so no thread can be dropped by it.
+    pub fn builder<S, F>(name: impl Into<String>, setup: F) -> ScenarioStart<R, S>
     where
         S: Send + Sync + 'static,
         F: Fn() -> S + Send + Sync + 'static,
     {
-        ScenarioBuilder {
+        ScenarioStart {
             name: name.into(),
             setup: Arc::new(setup),
-            bodies: Vec::new(),
             _r: std::marker::PhantomData,
         }
     }
     /// Marks this scenario as not run on runtime `R`, for `reason` (an engine limitation, say).
-    /// Engines report it as a blind spot with the reason, and never as a pass; keeping it in
-    /// the list keeps scenario indices the same on every runtime.
+    /// Engines report it as not run with the reason, never as a pass; keeping it in the list
+    /// keeps scenario indices the same on every runtime.
     pub fn skip(mut self, reason: impl Into<String>) -> Self {
         self.skip = Some(reason.into());
         self
@@ -188,14 +247,47 @@ impl<R: Runtime> Scenario<R> {
     pub fn name(&self) -> &str {
         &self.name
     }
-    /// How many threads it spawns.
+    /// How many threads it spawns itself (the driver, and threads its structure spawns, come
+    /// on top).
     pub fn threads(&self) -> usize {
         self.threads
     }
     /// Runs one execution on the current runtime's threads. Inside a loom model or shuttle
-    /// execution this is one interleaving; on `Std` it is one real run.
+    /// execution this is one interleaving; on `Std` it is one real run. A panic of the
+    /// structure propagates.
     pub fn execute(&self) -> Outcome {
         self.inner.execute()
+    }
+}
+
+/// A scenario with its setup and no thread yet; see [`Scenario::builder`].
+pub struct ScenarioStart<R: Runtime, S> {
+    name: String,
+    setup: Arc<SetupFn<S>>,
+    _r: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: Runtime, S: Send + Sync + 'static> ScenarioStart<R, S> {
+    /// Declares that thread bodies return observations of type `O`, which the check receives.
+    pub fn observing<O: Send + 'static>(self) -> ScenarioBuilder<R, S, O> {
+        ScenarioBuilder {
+            name: self.name,
+            setup: self.setup,
+            bodies: Vec::new(),
+            _r: std::marker::PhantomData,
+        }
+    }
+    /// Adds the first thread, whose body returns nothing.
+    pub fn thread(self, body: impl Fn(&S) + Send + Sync + 'static) -> ScenarioBuilder<R, S, ()> {
+        self.observing::<()>().thread(body)
+    }
+    /// Adds `n` threads running the same body, which returns nothing.
+    pub fn threads(
+        self,
+        n: usize,
+        body: impl Fn(&S) + Send + Sync + 'static,
+    ) -> ScenarioBuilder<R, S, ()> {
+        self.observing::<()>().threads(n, body)
     }
 }
 
@@ -207,20 +299,9 @@ pub struct ScenarioBuilder<R: Runtime, S, O> {
     _r: std::marker::PhantomData<fn() -> R>,
 }
 
-impl<R: Runtime, S: Send + Sync + 'static> ScenarioBuilder<R, S, ()> {
-    /// Declares that thread bodies return observations of type `O`.
-    pub fn observing<O>(self) -> ScenarioBuilder<R, S, O> {
-        ScenarioBuilder {
-            name: self.name,
-            setup: self.setup,
-            bodies: Vec::new(),
-            _r: std::marker::PhantomData,
-        }
-    }
-}
-
 impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> ScenarioBuilder<R, S, O> {
-    /// Adds a thread running `body`. Threads are numbered in the order they are added.
+    /// Adds a thread running `body`. Threads are numbered in the order they are added: the
+    /// first is `T1` in traces, and [`Runtime::thread_index`] is `Some(0)` on it.
     pub fn thread(mut self, body: impl Fn(&S) -> O + Send + Sync + 'static) -> Self {
         self.bodies.push(Arc::new(body));
         self
@@ -236,7 +317,7 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> ScenarioBuilder<R,
     /// Finishes with the check that classifies the end state and what each thread observed.
     ///
     /// # Panics
-    /// If no thread was added: a scenario needs at least one.
+    /// If no thread was added (`threads(0, …)`): a scenario needs at least one.
     pub fn check(self, check: impl Fn(&S, &[O]) -> Outcome + Send + Sync + 'static) -> Scenario<R> {
         assert!(
             !self.bodies.is_empty(),
@@ -283,11 +364,43 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> Erased<R> for Part
         for h in handles {
             match h.join() {
                 Ok(o) => observed.push(o),
-                // Re-raise: the engine reports the thread's own panic message.
                 Err(payload) => std::panic::resume_unwind(payload),
             }
         }
         (self.check)(&state, &observed)
+    }
+
+    fn execute_model(&self) -> Option<Outcome> {
+        let state = model::run_user(|| (self.setup)())?;
+        let state: R::Arc<S> = model::harness(|| R::Arc::new(state));
+        let handles: Vec<_> = self
+            .bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let (state, body) = (state.clone(), body.clone());
+                R::spawn(move || {
+                    R::set_thread_index(Some(i));
+                    model::run_user(|| body(&state))
+                })
+            })
+            .collect();
+        let mut observed = Vec::with_capacity(handles.len());
+        let mut failed = false;
+        for h in handles {
+            match h.join() {
+                Ok(Some(o)) => observed.push(o),
+                Ok(None) => failed = true,
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+        if failed {
+            return None;
+        }
+        let outcome = model::run_user(|| (self.check)(&state, &observed))?;
+        // Dropping the state runs the structure's own `Drop`: user code too.
+        model::run_user(move || drop(state))?;
+        Some(outcome)
     }
 
     fn stress_driver(self: Arc<Self>) -> Box<dyn crate::engine::stress::Driver> {
@@ -299,37 +412,73 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> Erased<R> for Part
     }
 }
 
-/// A structure or family that provides scenarios for any runtime: the unit the catalogue and
-/// [`crate::engine::check_all`] work with. Implement it for your own type to check it under
-/// every engine.
-pub trait Subject: 'static {
-    /// The scenarios, built on runtime `R`.
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>>;
+/// A structure or family that provides scenarios for any runtime: the unit the catalogue,
+/// [`crate::engine::Check`] and [`crate::engine::check_all`] work with. Implement it for your
+/// own type to check it under every engine. The subject is a value, so it can carry parameters
+/// (a capacity, a thread count) into the scenarios it builds.
+pub trait Subject: Send + Sync + 'static {
+    /// The scenarios, built on runtime `R`. Called once per engine run, outside the checker.
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>>;
 }
 
-/// A subject's scenarios for each runtime, as plain function pointers.
-#[derive(Clone, Copy)]
+trait ErasedSubject: Send + Sync {
+    fn on_std(&self) -> Vec<Scenario<crate::runtime::Std>>;
+    fn on_loom(&self) -> Vec<Scenario<crate::runtime::Loom>>;
+    fn on_shuttle(&self) -> Vec<Scenario<crate::runtime::Shuttle>>;
+}
+
+impl<T: Subject> ErasedSubject for T {
+    fn on_std(&self) -> Vec<Scenario<crate::runtime::Std>> {
+        self.scenarios()
+    }
+    fn on_loom(&self) -> Vec<Scenario<crate::runtime::Loom>> {
+        self.scenarios()
+    }
+    fn on_shuttle(&self) -> Vec<Scenario<crate::runtime::Shuttle>> {
+        self.scenarios()
+    }
+}
+
+/// A subject's scenarios for each runtime. Cloning is cheap.
+#[derive(Clone)]
 pub struct ScenarioSet {
-    /// On real threads.
-    pub std: fn() -> Vec<Scenario<crate::runtime::Std>>,
-    /// Under loom.
-    pub loom: fn() -> Vec<Scenario<crate::runtime::Loom>>,
-    /// Under shuttle.
-    pub shuttle: fn() -> Vec<Scenario<crate::runtime::Shuttle>>,
+    subject: Arc<dyn ErasedSubject>,
 }
 
 impl ScenarioSet {
-    /// The scenario set of `T`.
-    pub fn of<T: Subject>() -> ScenarioSet {
+    /// The scenario set of `subject`.
+    pub fn new<T: Subject>(subject: T) -> ScenarioSet {
         ScenarioSet {
-            std: T::scenarios::<crate::runtime::Std>,
-            loom: T::scenarios::<crate::runtime::Loom>,
-            shuttle: T::scenarios::<crate::runtime::Shuttle>,
+            subject: Arc::new(subject),
         }
+    }
+    /// The scenario set of a subject without parameters.
+    pub fn of<T: Subject + Default>() -> ScenarioSet {
+        ScenarioSet::new(T::default())
+    }
+    /// The scenarios on real threads.
+    pub fn std(&self) -> Vec<Scenario<crate::runtime::Std>> {
+        self.subject.on_std()
+    }
+    /// The scenarios under loom.
+    pub fn loom(&self) -> Vec<Scenario<crate::runtime::Loom>> {
+        self.subject.on_loom()
+    }
+    /// The scenarios under shuttle.
+    pub fn shuttle(&self) -> Vec<Scenario<crate::runtime::Shuttle>> {
+        self.subject.on_shuttle()
     }
     /// The scenarios' names (built on `Std`, which needs no checker).
     pub fn names(&self) -> Vec<String> {
-        (self.std)().iter().map(|s| s.name().to_string()).collect()
+        self.std().iter().map(|s| s.name().to_string()).collect()
+    }
+    /// How many scenarios there are.
+    pub fn len(&self) -> usize {
+        self.std().len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

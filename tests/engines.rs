@@ -17,12 +17,12 @@ fn load_store() -> racelab::ScenarioSet {
 /// the structure's operations per thread.
 #[test]
 fn proptest_shrinks_lost_update_to_one_preemption() {
-    let scenario = &(load_store().shuttle)()[0];
+    let scenario = &load_store().shuttle()[0];
     let r = engine::schedule::check(scenario, &ProptestConfig::default());
     r.assert_caught("lost update: counter = 1, expected 2");
     let c = r.counterexample.as_ref().unwrap();
     assert_eq!(c.preemptions, Some(1), "shrunk trace:\n{}", c.trace);
-    let trace = c.trace.to_string();
+    let trace = c.trace.story();
     assert!(
         trace.starts_with("T1: load → 0\nT2: load → 0\nT2: store 1\nT1: store 1")
             || trace.starts_with("T2: load → 0\nT1: load → 0\nT1: store 1\nT2: store 1"),
@@ -34,7 +34,7 @@ fn proptest_shrinks_lost_update_to_one_preemption() {
 /// shuttle's own `replay`.
 #[test]
 fn shuttle_schedule_string_replays_the_same_failure() {
-    let scenario = &(load_store().shuttle)()[0];
+    let scenario = &load_store().shuttle()[0];
     let first = engine::shuttle::check(
         scenario,
         engine::shuttle::Mode::Random,
@@ -54,7 +54,7 @@ fn shuttle_schedule_string_replays_the_same_failure() {
 #[test]
 #[should_panic(expected = "lost update")]
 fn shuttle_replay_reproduces_with_shuttle_itself() {
-    let scenario = (load_store().shuttle)().remove(0);
+    let scenario = load_store().shuttle().remove(0);
     let r = engine::shuttle::check(
         &scenario,
         engine::shuttle::Mode::Pct,
@@ -76,7 +76,7 @@ fn shuttle_replay_reproduces_with_shuttle_itself() {
 #[test]
 fn loom_replay_fails_at_the_same_iteration() {
     let set = find("SplitLockCounter").unwrap().scenarios;
-    let scenario = &(set.loom)()[0];
+    let scenario = &set.loom()[0];
     let first = engine::loom::check(scenario, &LoomConfig::default());
     first.assert_caught("lost update");
     let Some(Replay::Loom {
@@ -157,9 +157,10 @@ fn abba<R: Runtime>() -> Scenario<R> {
     .check(|_, _| Outcome::ok("no deadlock"))
 }
 
+#[derive(Default)]
 struct Abba;
 impl racelab::Subject for Abba {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         vec![abba::<R>()]
     }
 }
@@ -185,7 +186,7 @@ fn stress_watchdog_turns_a_hang_into_a_verdict() {
     let scenario = Scenario::<racelab::Std>::builder("waits forever", || ())
         .thread(|_| {
             loop {
-                std::thread::park();
+                <racelab::Std as Runtime>::park();
             }
         })
         .check(|_, _| Outcome::ok("unreachable"));
@@ -196,18 +197,25 @@ fn stress_watchdog_turns_a_hang_into_a_verdict() {
             ..StressConfig::default()
         },
     );
-    assert_eq!(r.verdict, Verdict::Hang, "{r:#?}");
+    assert_eq!(r.verdict, Verdict::Caught, "{r:#?}");
     assert!(r.note.contains("watchdog"), "{}", r.note);
     let c = r.counterexample.as_ref().unwrap();
-    assert_eq!(c.class, BugClass::Deadlock);
-    assert!(c.message.starts_with("deadlock: round 1 made no progress"));
+    assert_eq!(c.class, BugClass::Deadlock, "{}", c.message);
+    assert!(
+        c.message
+            .starts_with("deadlock: every thread is blocked (round 1 made no progress"),
+        "{}",
+        c.message
+    );
+    assert!(c.message.contains("T1 is parked"), "{}", c.message);
+    assert!(r.note.contains("1 released, 0 left behind"), "{}", r.note);
 }
 
 #[test]
 fn stress_counts_rounds_overlap_and_forbidden_outcomes() {
     let set = load_store();
     let r = engine::stress::check(
-        &(set.std)()[0],
+        &set.std()[0],
         &StressConfig {
             rounds: 2_000,
             time_budget: Duration::from_secs(30),
@@ -249,7 +257,9 @@ fn a_panicking_body_is_reported_not_propagated() {
 #[test]
 #[should_panic(expected = "needs at least one thread")]
 fn a_scenario_without_threads_is_rejected() {
-    let _ = Scenario::<Shuttle>::builder("empty", || ()).check(|_, _| Outcome::ok("x"));
+    let _ = Scenario::<Shuttle>::builder("empty", || ())
+        .threads(0, |_| ())
+        .check(|_, _| Outcome::ok("x"));
 }
 
 #[test]

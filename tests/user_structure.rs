@@ -6,7 +6,7 @@
 //! both initialise. `CasInit` claims the right to initialise with one compare-and-swap.
 
 use racelab::engine::{Engine, EngineKind, StressConfig, Verdict, check_all};
-use racelab::runtime::{AtomicBoolApi, AtomicUsizeApi, Runtime};
+use racelab::runtime::{AtomicBoolApi, AtomicIntApi, Runtime};
 use racelab::{BugClass, Outcome, Scenario, ScenarioSet, Subject};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Duration;
@@ -80,23 +80,25 @@ fn racing_calls<R: Runtime, O: Once<R>>() -> Scenario<R> {
         })
 }
 
+#[derive(Default)]
 struct Racy;
 impl Subject for Racy {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         vec![racing_calls::<R, CheckThenInit<R>>()]
     }
 }
 
+#[derive(Default)]
 struct Correct;
 impl Subject for Correct {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         vec![racing_calls::<R, CasInit<R>>()]
     }
 }
 
 #[test]
 fn racy_user_structure_is_caught_by_every_model_engine() {
-    let results = check_all::<Racy>();
+    let results = check_all(&Racy);
     assert_eq!(results.len(), EngineKind::ALL.len());
     for r in results {
         match r.engine {

@@ -11,7 +11,7 @@ use racelab::engine::schedule::run_choices;
 
 fuzz_target!(|data: &[u8]| {
     let entry = racelab::catalogue::find("LoadStoreCounter").expect("in the catalogue");
-    let scenario = (entry.scenarios.shuttle)().swap_remove(0);
+    let scenario = entry.scenarios.shuttle().swap_remove(0);
     let r = run_choices(&scenario, data, 100_000);
     if r.verdict == Verdict::Caught {
         let trace = r.counterexample.as_ref().map(|c| c.trace.to_string());

@@ -49,7 +49,13 @@ pub trait Counter: Send + Sync + 'static {
 /// - `increment vs read`: T1 increments once, T2 twice, T3 reads twice. A read must never go
 ///   backwards or exceed the increments started (an **atomicity violation** made visible), and
 ///   the final value must be 3.
-pub struct Counters<C>(PhantomData<C>);
+pub struct Counters<C>(PhantomData<fn() -> C>);
+
+impl<C> Default for Counters<C> {
+    fn default() -> Self {
+        Counters(PhantomData)
+    }
+}
 
 fn increments<R: Runtime, C: Counter>(threads: usize) -> Scenario<R> {
     Scenario::<R>::builder(format!("{threads} threads × 1 increment"), C::On::<R>::new)
@@ -105,7 +111,7 @@ fn increment_vs_read<R: Runtime, C: Counter>() -> Scenario<R> {
 }
 
 impl<C: Counter> Subject for Counters<C> {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         vec![
             increments::<R, C>(2),
             increments::<R, C>(3),

@@ -1,5 +1,5 @@
 use super::Counter;
-use crate::runtime::{AtomicUsizeApi, DefaultRuntime, Runtime};
+use crate::runtime::{AtomicIntApi, DefaultRuntime, Runtime};
 use crate::trace;
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;

@@ -1,5 +1,5 @@
 use super::Counter;
-use crate::runtime::{AtomicUsizeApi, DefaultRuntime, MutexApi, Runtime};
+use crate::runtime::{AtomicIntApi, DefaultRuntime, MutexApi, Runtime};
 use crate::trace;
 use std::sync::atomic::Ordering::Relaxed;
 

@@ -12,7 +12,10 @@
 //! and proptest share one decoding.
 
 use super::shuttle::run_with;
-use super::{EngineKind, EngineResult, Verdict};
+use super::{
+    Bound, Cap, Ending, EngineKind, EngineResult, Guarantee, ModelRun, Replay, RunOptions, Verdict,
+    apply,
+};
 use crate::runtime::Shuttle;
 use crate::scenario::Scenario;
 use proptest::collection::vec;
@@ -21,7 +24,6 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 /// Configuration of the proptest engine.
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub struct ProptestConfig {
     pub max_shrink_iters: u32,
     /// shuttle's step limit per execution.
     pub max_steps: usize,
+    /// Stop the search (and any shrinking) after this long; checked before each case.
+    pub max_time: Option<std::time::Duration>,
 }
 
 impl Default for ProptestConfig {
@@ -46,6 +50,7 @@ impl Default for ProptestConfig {
             max_len: 64,
             max_shrink_iters: 10_000,
             max_steps: 100_000,
+            max_time: Some(std::time::Duration::from_secs(10)),
         }
     }
 }
@@ -121,20 +126,53 @@ impl Scheduler for ChoiceScheduler {
 /// Runs one execution of `scenario` on the schedule `choices` encodes. Used by the proptest
 /// engine and the fuzz targets.
 pub fn run_choices(scenario: &Scenario<Shuttle>, choices: &[u8], max_steps: usize) -> EngineResult {
+    run_choices_with(scenario, choices, max_steps, &RunOptions::default(), None)
+}
+
+/// One execution on `choices`, counted in `parent` when given.
+fn run_choices_with(
+    scenario: &Scenario<Shuttle>,
+    choices: &[u8],
+    max_steps: usize,
+    opts: &RunOptions,
+    parent: Option<&AtomicU64>,
+) -> EngineResult {
     let scheduler = ChoiceScheduler::new(choices.to_vec());
     let preemptions = scheduler.preemption_counter();
-    let mut r = run_with(scenario, EngineKind::Proptest, scheduler, max_steps, None);
+    let run = ModelRun::new(EngineKind::Proptest, scenario.name(), None, Some(1), opts);
+    let out = run_with(scenario, scheduler, max_steps, &run, opts, None);
+    if let Some(p) = parent {
+        p.fetch_add(run.executions(), Ordering::Relaxed);
+    }
+    let mut r = EngineResult::empty(EngineKind::Proptest, scenario.name());
+    r.executions = run.executions();
+    r.elapsed = out.elapsed;
+    r.histogram = run.histogram();
+    let schedule = out.schedule;
+    apply(&mut r, out.ending, || Some(Replay::Shuttle(schedule)));
     if let Some(c) = r.counterexample.as_mut() {
         c.preemptions = Some(preemptions.load(Ordering::Relaxed) as usize);
     }
     r
 }
 
+/// Searches for a failing schedule with proptest with default options, then shrinks it.
+pub fn check(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig) -> EngineResult {
+    run(scenario, cfg, &RunOptions::default())
+}
+
 /// Searches for a failing schedule with proptest, then shrinks it.
 ///
-/// `executions` counts the search's cases up to and including the first failure; shrinking
-/// runs are reported in the note.
-pub fn check(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig) -> EngineResult {
+/// `executions` counts every execution: the search's cases and the shrinking runs;
+/// `first_failure_at` is the search case that failed first.
+pub fn run(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig, opts: &RunOptions) -> EngineResult {
+    if cfg.cases == 0 {
+        return EngineResult::not_run(
+            EngineKind::Proptest,
+            scenario.name(),
+            "a budget of 0 cases".into(),
+        );
+    }
     let config = Config {
         cases: cfg.cases,
         max_shrink_iters: cfg.max_shrink_iters,
@@ -144,13 +182,30 @@ pub fn check(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig) -> EngineResult
     };
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &cfg.seed));
-    let runs = AtomicU64::new(0);
-    let first_failure = Mutex::new(None::<(u64, std::time::Duration)>);
+    // The run as a whole: its time limit, its progress.
+    let whole = ModelRun::new(
+        EngineKind::Proptest,
+        scenario.name(),
+        cfg.max_time,
+        None,
+        opts,
+    );
+    let executions = AtomicU64::new(0);
+    let first_failure = Mutex::new(None::<(u64, std::time::Duration, EngineResult)>);
     let histogram = Mutex::new(std::collections::BTreeMap::<String, u64>::new());
-    let start = Instant::now();
+    let stopped = Mutex::new(None::<Cap>);
+    let error = Mutex::new(None::<String>);
     let outcome = runner.run(&vec(any::<u8>(), 0..=cfg.max_len), |choices| {
-        let n = runs.fetch_add(1, Ordering::Relaxed) + 1;
-        let r = run_choices(scenario, &choices, cfg.max_steps);
+        if let Some(cap) = whole.over_budget() {
+            // Out of time: remaining cases (and shrink candidates) pass without running.
+            super::lock(&stopped).get_or_insert(cap);
+            return Ok(());
+        }
+        let r = run_choices_with(scenario, &choices, cfg.max_steps, opts, Some(&executions));
+        whole
+            .executions
+            .store(executions.load(Ordering::Relaxed), Ordering::Relaxed);
+        whole.progress(false);
         let mut ff = super::lock(&first_failure);
         if ff.is_none() {
             for (k, v) in &r.histogram {
@@ -159,67 +214,80 @@ pub fn check(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig) -> EngineResult
         }
         match r.verdict {
             Verdict::Passed => Ok(()),
-            _ => {
+            Verdict::Caught => {
                 if ff.is_none() {
-                    *ff = Some((n, start.elapsed()));
+                    *ff = Some((
+                        executions.load(Ordering::Relaxed),
+                        whole.start.elapsed(),
+                        r.clone(),
+                    ));
                 }
-                Err(TestCaseError::fail(
-                    r.message().unwrap_or(&r.note).to_string(),
-                ))
+                Err(TestCaseError::fail(r.message().unwrap_or("").to_string()))
+            }
+            // A cap or an engine error is not a failure of the structure: never shrunk towards.
+            _ => {
+                if r.verdict == Verdict::Error {
+                    super::lock(&error).get_or_insert(r.note.clone());
+                }
+                Ok(())
             }
         }
     });
-    let elapsed = start.elapsed();
-    let total_runs = runs.load(Ordering::Relaxed);
-    let first = *super::lock(&first_failure);
+    let total = executions.load(Ordering::Relaxed);
+    let elapsed = whole.start.elapsed();
+    let first = super::lock(&first_failure).take();
     let histogram = super::lock(&histogram).clone();
+    let stopped = *super::lock(&stopped);
+    let mut r = EngineResult::empty(EngineKind::Proptest, scenario.name());
+    r.executions = total;
+    r.elapsed = elapsed;
+    r.histogram = histogram;
+    whole.progress(true);
+    if let Some(e) = super::lock(&error).take() {
+        apply(&mut r, Ending::Error(e), || None);
+        return r;
+    }
     match outcome {
-        Ok(()) => EngineResult {
-            engine: EngineKind::Proptest,
-            scenario: scenario.name().to_string(),
-            verdict: Verdict::Passed,
-            executions: total_runs,
-            first_failure_at: None,
-            elapsed,
-            time_to_failure: None,
-            histogram,
-            counterexample: None,
-            stress: None,
-            note: format!("{} random schedules", cfg.cases),
-        },
-        Err(TestError::Fail(_, minimal)) => {
-            // Rerun the shrunk schedule to record its interleaving and shuttle schedule.
-            let mut r = run_choices(scenario, &minimal, cfg.max_steps);
-            let (at, ttf) = first.unwrap_or((total_runs, elapsed));
-            r.executions = at;
-            r.first_failure_at = Some(at);
-            r.time_to_failure = Some(ttf);
-            r.elapsed = elapsed;
-            r.histogram = histogram;
-            r.note = format!(
-                "shrunk in {} further runs to {} choices",
-                total_runs - at,
-                minimal.len()
-            );
-            if r.verdict == Verdict::Passed {
-                // The shrunk input no longer fails on its own: say so rather than pretend.
-                r.verdict = Verdict::Error;
-                r.note = "proptest's shrunk schedule did not reproduce".to_string();
-            }
+        Ok(()) => {
+            r.verdict = Verdict::Passed;
+            r.bound = Some(match stopped {
+                Some(c) => Bound::Cap(c),
+                None => Bound::Runs(total),
+            });
+            r.guarantee = Some(Guarantee::new(total, None));
             r
         }
-        Err(TestError::Abort(why)) => EngineResult {
-            engine: EngineKind::Proptest,
-            scenario: scenario.name().to_string(),
-            verdict: Verdict::Error,
-            executions: total_runs,
-            first_failure_at: None,
-            elapsed,
-            time_to_failure: None,
-            histogram,
-            counterexample: None,
-            stress: None,
-            note: format!("proptest aborted: {why}"),
-        },
+        Err(TestError::Fail(_, minimal)) => {
+            // Rerun the shrunk schedule to record its interleaving and shuttle schedule.
+            let mut m = run_choices_with(scenario, &minimal, cfg.max_steps, opts, None);
+            let (at, ttf, original) = first.expect("a failing case was recorded");
+            if m.verdict != Verdict::Caught {
+                // The shrunk input no longer fails on its own: report the original failure.
+                m = original;
+                r.note = "proptest's shrunk schedule did not reproduce; this is the first failing case, unshrunk".into();
+            } else {
+                r.note = format!(
+                    "shrunk in {} further runs to {} choices",
+                    total - at,
+                    minimal.len()
+                );
+            }
+            if let Some(c) = stopped {
+                r.note += &format!("; shrinking stopped early: {c}");
+            }
+            r.verdict = Verdict::Caught;
+            r.first_failure_at = Some(at);
+            r.time_to_failure = Some(ttf);
+            r.counterexample = m.counterexample;
+            r
+        }
+        Err(TestError::Abort(why)) => {
+            apply(
+                &mut r,
+                Ending::Error(format!("proptest aborted: {why}")),
+                || None,
+            );
+            r
+        }
     }
 }

@@ -1,17 +1,27 @@
 //! The shuttle engines: random, PCT and bounded DFS schedulers.
+//!
+//! racelab wraps every shuttle scheduler in [`Recording`], which records the schedule (so a
+//! failure prints a schedule string without shuttle's panic hook), counts preemptions and steps,
+//! and enforces the run's caps: the execution budget and time limit before each execution, the
+//! step cap inside one. When a failure or a cap is recorded it ends the execution at the next
+//! scheduling point, so shuttle never sees a panic for it and prints nothing.
 
-use super::{EngineKind, EngineResult, ModelRun, Quiet, Replay, Verdict, with_class};
+use super::{
+    Bound, Cap, Ending, EngineKind, EngineResult, Guarantee, ModelRun, PctGuarantee, Quiet, Replay,
+    RunOptions, Verdict, apply, conclude,
+};
 use crate::runtime::Shuttle;
+use crate::runtime::model::{self, CapHit};
 use crate::scenario::Scenario;
-use crate::trace;
 use shuttle::scheduler::{
     DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
 };
 use shuttle::{Config, FailurePersistence, Runner};
 use shuttle_engine::scheduler::serialization::{deserialize_schedule, serialize_schedule};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Which shuttle scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,18 +37,25 @@ pub enum Mode {
 /// Configuration of the shuttle engines.
 #[derive(Debug, Clone)]
 pub struct ShuttleConfig {
-    /// Executions to try (for DFS: the bound on the enumeration).
+    /// Executions to try (for DFS: the bound on the enumeration; with `confidence`: the most
+    /// executions the adaptive budget may use).
     pub iterations: usize,
     /// The RNG seed of random and PCT: fixed by default, so a run is reproducible.
     pub seed: u64,
     /// PCT's bug depth: how many ordering constraints a bug may need (d in the PCT paper).
     pub depth: usize,
-    /// shuttle's step limit per execution; a schedule that exceeds it (a livelock) fails.
+    /// Most scheduling steps one execution may take; past it the execution is stopped and the
+    /// pass names the cap (a livelock, or a spin that never yields).
     pub max_steps: usize,
-    /// Stop starting new executions after this long (shuttle's `max_time`); the note says when
-    /// the cap cut a run short. Spinning code makes every schedule long, and bounded DFS over it
+    /// Stop starting new executions after this long (checked before each, so the overshoot is
+    /// at most one execution). Spinning code makes every schedule long, and bounded DFS over it
     /// can otherwise take minutes per scenario.
-    pub max_time: Option<std::time::Duration>,
+    pub max_time: Option<Duration>,
+    /// PCT only: an adaptive budget. Run until PCT's guarantee gives this confidence (0–1) of
+    /// finding any bug of depth ≤ `depth`, recomputed after every execution from the threads
+    /// and steps seen so far, or until `iterations` or `max_time` ends it first (the pass then
+    /// names that cap).
+    pub confidence: Option<f64>,
 }
 
 impl Default for ShuttleConfig {
@@ -48,20 +65,80 @@ impl Default for ShuttleConfig {
             seed: 0x5eed_1ace,
             depth: 3,
             max_steps: 100_000,
-            max_time: Some(std::time::Duration::from_secs(2)),
+            max_time: Some(Duration::from_secs(2)),
+            confidence: None,
         }
     }
 }
 
-/// Wraps a scheduler and records the schedule of the current execution, so a failure can be
-/// printed as a shuttle schedule string without going through shuttle's panic hook.
+/// Wraps a scheduler: records the schedule of the current execution, counts steps, decision
+/// points and preemptions, and ends the run when a failure, a cap or the adaptive target says so.
 pub(crate) struct Recording<S> {
     pub inner: S,
     pub current: Arc<Mutex<Schedule>>,
+    run: Arc<ModelRun>,
+    max_steps: u64,
+    steps: u64,
+    decisions: u64,
+    preemptions: u64,
+    tasks: usize,
+    /// (target confidence, depth) of an adaptive PCT budget.
+    adaptive: Option<(f64, usize)>,
+    pub reached: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<S> Recording<S> {
+    pub(crate) fn new(inner: S, run: Arc<ModelRun>, max_steps: u64) -> Self {
+        Recording {
+            inner,
+            current: Arc::new(Mutex::new(Schedule::new(0))),
+            run,
+            max_steps,
+            steps: 0,
+            decisions: 0,
+            preemptions: 0,
+            tasks: 0,
+            adaptive: None,
+            reached: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        }
+    }
+    fn end_execution(&mut self) {
+        self.run
+            .threads_seen
+            .fetch_max(self.tasks, Ordering::Relaxed);
+        self.run
+            .steps_seen
+            .fetch_max(self.decisions, Ordering::Relaxed);
+        self.steps = 0;
+        self.decisions = 0;
+        self.preemptions = 0;
+        self.tasks = 0;
+    }
 }
 
 impl<S: Scheduler> Scheduler for Recording<S> {
     fn new_execution(&mut self) -> Option<Schedule> {
+        let ran = self.run.executions() > 0;
+        if ran {
+            self.end_execution();
+        }
+        if model::stopping() || self.run.over_budget().is_some() {
+            return None;
+        }
+        if let Some((target, depth)) = self.adaptive
+            && ran
+        {
+            let g = PctGuarantee::new(
+                depth,
+                self.run.threads_seen.load(Ordering::Relaxed),
+                self.run.steps_seen.load(Ordering::Relaxed),
+                self.run.executions(),
+            );
+            if g.confidence >= target {
+                self.reached.store(true, Ordering::Relaxed);
+                return None;
+            }
+        }
         let s = self.inner.new_execution()?;
         *super::lock(&self.current) = Schedule::new(s.seed);
         Some(s)
@@ -72,7 +149,29 @@ impl<S: Scheduler> Scheduler for Recording<S> {
         current: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
+        if model::stopping() {
+            return None;
+        }
+        self.steps += 1;
+        if self.steps > self.max_steps {
+            model::record_cap(CapHit::Steps(self.max_steps));
+            return None;
+        }
+        if runnable.len() > 1 {
+            self.decisions += 1;
+        }
+        if let Some(max) = runnable.iter().map(|t| usize::from(t.id())).max() {
+            self.tasks = self.tasks.max(max + 1);
+        }
         let t = self.inner.next_task(runnable, current, is_yielding)?;
+        if let Some(c) = current
+            && c != t
+            && !is_yielding
+            && runnable.iter().any(|r| r.id() == c)
+        {
+            self.preemptions += 1;
+            model::set_preemptions(self.preemptions);
+        }
         super::lock(&self.current).push_task(t);
         Some(t)
     }
@@ -82,112 +181,159 @@ impl<S: Scheduler> Scheduler for Recording<S> {
     }
 }
 
-pub(crate) fn config(max_steps: usize, max_time: Option<std::time::Duration>) -> Config {
+pub(crate) fn config() -> Config {
     let mut config = Config::new();
-    config.max_time = max_time;
+    config.max_time = None;
     config.failure_persistence = FailurePersistence::None;
-    config.max_steps = shuttle::MaxSteps::FailAfter(max_steps);
+    config.max_steps = shuttle::MaxSteps::None;
+    config.silence_warnings = true;
     config
 }
 
-/// Runs `scenario` under `scheduler` and builds the result. Shared by every shuttle-based engine.
+/// What one shuttle run produced, before it becomes a result.
+pub(crate) struct Output {
+    pub ending: Ending,
+    pub schedule: String,
+    pub elapsed: Duration,
+    pub reached: bool,
+}
+
+/// Runs `scenario` under `scheduler` (wrapped in [`Recording`]) for the run `run`. Shared by
+/// every shuttle-based engine.
 pub(crate) fn run_with<S: Scheduler + 'static>(
     scenario: &Scenario<Shuttle>,
-    engine: EngineKind,
     scheduler: S,
     max_steps: usize,
-    max_time: Option<std::time::Duration>,
-) -> EngineResult {
+    run: &Arc<ModelRun>,
+    opts: &RunOptions,
+    adaptive: Option<(f64, usize)>,
+) -> Output {
     let _quiet = Quiet::new();
-    let run = Arc::new(ModelRun::default());
-    let current = Arc::new(Mutex::new(Schedule::new(0)));
-    let runner = Runner::new(
-        Recording {
-            inner: scheduler,
-            current: current.clone(),
-        },
-        config(max_steps, max_time),
-    );
-    let body = run.body(scenario);
-    trace::start(<Shuttle as crate::runtime::Runtime>::thread_index);
+    let mut recording = Recording::new(scheduler, run.clone(), max_steps as u64);
+    recording.adaptive = adaptive;
+    let current = recording.current.clone();
+    let reached = recording.reached.clone();
+    let runner = Runner::new(recording, config());
+    let body = run.body(scenario, false);
+    model::begin::<Shuttle>(opts.traces, u64::MAX);
     let start = Instant::now();
-    let outcome = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        runner.run(body);
+    }));
     let elapsed = start.elapsed();
-    let recorded = trace::stop();
-    let executions = run.executions();
-    let mut result = EngineResult {
-        engine,
-        scenario: scenario.name().to_string(),
-        verdict: Verdict::Passed,
-        executions,
-        first_failure_at: None,
+    let ending = conclude(outcome, run, "shuttle");
+    let schedule = serialize_schedule(&super::lock(&current));
+    Output {
+        ending,
+        schedule,
         elapsed,
-        time_to_failure: None,
-        histogram: run.histogram(),
-        counterexample: None,
-        stress: None,
-        note: String::new(),
-    };
-    if let Err(payload) = outcome {
-        let (class, msg) = run.failure(payload.as_ref());
-        let schedule = serialize_schedule(&super::lock(&current));
-        let preemptions = Some(recorded.switches());
-        result.verdict = if msg.contains("exceeded max_steps") {
-            result.note = format!("shuttle step limit ({max_steps}) exceeded: a livelock?");
-            Verdict::Hang
-        } else {
-            Verdict::Caught
-        };
-        result.first_failure_at = Some(executions);
-        result.time_to_failure = Some(elapsed);
-        result.counterexample = Some(super::Counterexample {
-            class,
-            message: with_class(class, msg),
-            replay: Some(Replay::Shuttle(schedule)),
-            trace: recorded,
-            preemptions,
-        });
+        reached: reached.load(Ordering::Relaxed),
     }
-    result
+}
+
+/// Runs `scenario` under the shuttle scheduler `mode` with default options.
+pub fn check(scenario: &Scenario<Shuttle>, mode: Mode, cfg: &ShuttleConfig) -> EngineResult {
+    run(scenario, mode, cfg, &RunOptions::default())
 }
 
 /// Runs `scenario` under the shuttle scheduler `mode`.
-pub fn check(scenario: &Scenario<Shuttle>, mode: Mode, cfg: &ShuttleConfig) -> EngineResult {
-    match mode {
+pub fn run(
+    scenario: &Scenario<Shuttle>,
+    mode: Mode,
+    cfg: &ShuttleConfig,
+    opts: &RunOptions,
+) -> EngineResult {
+    let engine = match mode {
+        Mode::Random => EngineKind::ShuttleRandom,
+        Mode::Pct => EngineKind::ShuttlePct,
+        Mode::Dfs => EngineKind::ShuttleDfs,
+    };
+    if cfg.iterations == 0 {
+        return EngineResult::not_run(engine, scenario.name(), "a budget of 0 executions".into());
+    }
+    let adaptive = match (mode, cfg.confidence) {
+        (Mode::Pct, Some(c)) if (0.0..1.0).contains(&c) => Some((c, cfg.depth)),
+        (_, Some(c)) if !(0.0..1.0).contains(&c) => {
+            return EngineResult::not_run(
+                engine,
+                scenario.name(),
+                format!("confidence {c} is not between 0 and 1"),
+            );
+        }
+        _ => None,
+    };
+    let run = ModelRun::new(
+        engine,
+        scenario.name(),
+        cfg.max_time,
+        Some(cfg.iterations as u64),
+        opts,
+    );
+    let out = match mode {
         Mode::Random => run_with(
             scenario,
-            EngineKind::ShuttleRandom,
-            RandomScheduler::new_from_seed(cfg.seed, cfg.iterations),
+            RandomScheduler::new_from_seed(cfg.seed, usize::MAX),
             cfg.max_steps,
-            cfg.max_time,
+            &run,
+            opts,
+            None,
         ),
         Mode::Pct => run_with(
             scenario,
-            EngineKind::ShuttlePct,
-            PctScheduler::new_from_seed(cfg.seed, cfg.depth, cfg.iterations),
+            PctScheduler::new_from_seed(cfg.seed, cfg.depth.max(1), usize::MAX),
             cfg.max_steps,
-            cfg.max_time,
+            &run,
+            opts,
+            adaptive,
         ),
-        Mode::Dfs => {
-            let mut r = run_with(
-                scenario,
-                EngineKind::ShuttleDfs,
-                DfsScheduler::new(Some(cfg.iterations), false),
-                cfg.max_steps,
-                cfg.max_time,
-            );
-            if r.verdict == Verdict::Passed {
-                r.note = if (r.executions as usize) >= cfg.iterations {
-                    format!("bounded: first {} schedules", cfg.iterations)
-                } else if cfg.max_time.is_some_and(|t| r.elapsed >= t) {
-                    format!("time cap: first {} schedules", r.executions)
-                } else {
-                    format!("exhaustive: all {} schedules", r.executions)
-                };
+        Mode::Dfs => run_with(
+            scenario,
+            DfsScheduler::new(None, false),
+            cfg.max_steps,
+            &run,
+            opts,
+            None,
+        ),
+    };
+    let mut r = EngineResult::empty(engine, scenario.name());
+    r.executions = run.executions();
+    r.elapsed = out.elapsed;
+    r.histogram = run.histogram();
+    let schedule = out.schedule;
+    apply(&mut r, out.ending, || Some(Replay::Shuttle(schedule)));
+    if r.verdict == Verdict::Passed {
+        let budget_used = r.bound == Some(Bound::Cap(Cap::Executions(cfg.iterations as u64)));
+        match mode {
+            Mode::Dfs => {
+                if r.bound.is_none() {
+                    r.bound = Some(Bound::Exhausted {
+                        preemption_bound: None,
+                    });
+                }
             }
-            r
+            Mode::Random | Mode::Pct => {
+                if out.reached {
+                    r.bound = Some(Bound::Confidence {
+                        confidence: adaptive.map_or(0.0, |a| a.0),
+                        depth: cfg.depth,
+                    });
+                } else if r.bound.is_none() || (budget_used && adaptive.is_none()) {
+                    r.bound = Some(Bound::Runs(r.executions));
+                }
+                let pct = (mode == Mode::Pct).then(|| {
+                    PctGuarantee::new(
+                        cfg.depth,
+                        run.threads_seen.load(Ordering::Relaxed),
+                        run.steps_seen.load(Ordering::Relaxed),
+                        r.executions,
+                    )
+                });
+                r.guarantee = Some(Guarantee::new(r.executions, pct));
+            }
         }
     }
+    run.progress(true);
+    r
 }
 
 /// Checks that `s` is a well-formed shuttle schedule string before shuttle decodes it: shuttle's
@@ -263,5 +409,14 @@ pub fn replay(
     let schedule = validate_schedule(schedule)?;
     let mut scheduler = ReplayScheduler::new_from_schedule(schedule);
     scheduler.set_allow_incomplete();
-    Ok(run_with(scenario, engine, scheduler, usize::MAX / 2, None))
+    let opts = RunOptions::default();
+    let run = ModelRun::new(engine, scenario.name(), None, Some(1), &opts);
+    let out = run_with(scenario, scheduler, usize::MAX / 2, &run, &opts, None);
+    let mut r = EngineResult::empty(engine, scenario.name());
+    r.executions = run.executions();
+    r.elapsed = out.elapsed;
+    r.histogram = run.histogram();
+    let s = out.schedule;
+    apply(&mut r, out.ending, || Some(Replay::Shuttle(s)));
+    Ok(r)
 }

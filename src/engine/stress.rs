@@ -6,15 +6,26 @@
 //! the bodies a chance to overlap at all. A round counts as *overlapped* when at least two bodies
 //! were in flight at once, so the report can say how much real contention the run had. That is
 //! decided logically, not by clocks: each body increments `started` before it runs, and the
-//! first to finish reads how many had started by then (every one of those overlapped it). The atomic's modification
-//! order is one total order all threads agree on; timestamps are not (on this project's VM,
-//! clocks read on two cores disagreed with lost updates that can only happen with overlap). A watchdog turns a round that never finishes into a
-//! [`Verdict::Hang`]; its threads are abandoned (a deadlocked thread cannot be killed), so the
-//! suite itself never hangs.
+//! first to finish reads how many had started by then (every one of those overlapped it). The
+//! atomic's modification order is one total order all threads agree on; timestamps are not (on
+//! this project's VM, clocks read on two cores disagreed with lost updates that can only happen
+//! with overlap).
+//!
+//! A watchdog turns a round that never finishes into a verdict: the run watches the runtime's
+//! wait registry (`runtime::std_rt::watch`), so the report names what each thread waits on. If
+//! every thread is blocked in a racelab primitive it is a **deadlock**; otherwise it is a
+//! **hang** (a livelock, or a wait racelab does not see). Either way it is *caught*. Then the
+//! waiters that can be released are (condvar waits are notified, parked threads unparked, and
+//! each unwinds); a thread blocked in a lock or a join cannot be, and is left behind and
+//! counted in the note. The suite itself never hangs.
 
-use super::{Counterexample, EngineKind, EngineResult, Quiet, Verdict, lock, panic_message};
+use super::{
+    Bound, Counterexample, EngineKind, EngineResult, Guarantee, Quiet, RunOptions, Verdict, lock,
+    payload_text,
+};
+use crate::runtime::std_rt_watch as watch;
 use crate::runtime::{Runtime, Std};
-use crate::scenario::{BodyFn, BugClass, CheckFn, Outcome, Scenario, SetupFn};
+use crate::scenario::{BodyFn, BugClass, CheckFn, Failure, Outcome, Scenario, SetupFn};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -83,15 +94,36 @@ pub(crate) trait Driver {
     fn run(&mut self, cfg: &StressConfig) -> RawRun;
 }
 
+/// A round that made no progress.
+pub(crate) struct Stall {
+    pub round: u64,
+    /// What the registry showed when the watchdog fired.
+    pub blocked: Vec<watch::Blocked>,
+    /// Workers that had not finished the round.
+    pub stuck: usize,
+    /// Their names.
+    pub stuck_names: Vec<String>,
+    /// Of those, the ones that could not be released (blocked in a lock or a join).
+    pub left_behind: usize,
+    pub threads: usize,
+}
+
 pub(crate) struct RawRun {
     pub stats: StressStats,
     pub histogram: BTreeMap<String, u64>,
     pub first: Option<(u64, Duration, BugClass, String)>,
-    pub hang: bool,
+    pub stall: Option<Stall>,
     pub elapsed: Duration,
 }
 
-type Slot<O> = Mutex<Option<Result<O, String>>>;
+/// What a worker reports for a round.
+enum Report<O> {
+    Done(O),
+    Failed(BugClass, String),
+    Released,
+}
+
+type Slot<O> = Mutex<Option<Report<O>>>;
 
 struct Shared<S, O> {
     /// The round the workers should run next; bumped by the driver (Release) after `state` is set.
@@ -155,9 +187,24 @@ fn wait_until(
     }
 }
 
+/// The class and message of a panic of the structure on real threads.
+fn classify(payload: &(dyn std::any::Any + Send)) -> Option<(BugClass, String)> {
+    if payload.downcast_ref::<watch::Abandoned>().is_some() {
+        return None;
+    }
+    Some(match payload.downcast_ref::<Failure>() {
+        Some(f) => (f.class, f.message.clone()),
+        None => (
+            BugClass::Panic,
+            super::with_class(BugClass::Panic, payload_text(payload)),
+        ),
+    })
+}
+
 impl<S: Send + Sync + 'static, O: Send + 'static> Driver for Rounds<S, O> {
     fn run(&mut self, cfg: &StressConfig) -> RawRun {
         let n = self.bodies.len();
+        let run_id = watch::start_run();
         let shared = Arc::new(Shared::<S, O> {
             round: AtomicU64::new(0),
             arrived: AtomicU64::new(0),
@@ -174,6 +221,7 @@ impl<S: Send + Sync + 'static, O: Send + 'static> Driver for Rounds<S, O> {
             std::thread::spawn(move || {
                 let _quiet = Quiet::new();
                 Std::set_thread_index(Some(i));
+                watch::join_run(run_id);
                 let mut seen = 0;
                 loop {
                     let mut r = 0;
@@ -202,15 +250,25 @@ impl<S: Send + Sync + 'static, O: Send + 'static> Driver for Rounds<S, O> {
                         return;
                     }
                     shared.started.fetch_add(1, Ordering::AcqRel);
-                    let o = catch_unwind(AssertUnwindSafe(|| body(&state)))
-                        .map_err(|p| panic_message(p.as_ref()));
+                    let o = catch_unwind(AssertUnwindSafe(|| body(&state)));
                     let in_flight = shared.started.load(Ordering::Acquire);
                     if shared.finished.fetch_add(1, Ordering::AcqRel) == 0 {
                         shared.overlapped.store(in_flight >= 2, Ordering::Relaxed);
                     }
                     drop(state);
-                    *lock(&shared.slots[i]) = Some(o);
+                    let report = match o {
+                        Ok(o) => Report::Done(o),
+                        Err(p) => match classify(p.as_ref()) {
+                            Some((class, m)) => Report::Failed(class, m),
+                            None => Report::Released,
+                        },
+                    };
+                    let released = matches!(report, Report::Released);
+                    *lock(&shared.slots[i]) = Some(report);
                     shared.done.fetch_add(1, Ordering::Release);
+                    if released {
+                        return;
+                    }
                 }
             });
         }
@@ -220,7 +278,7 @@ impl<S: Send + Sync + 'static, O: Send + 'static> Driver for Rounds<S, O> {
             stats: StressStats::default(),
             histogram: BTreeMap::new(),
             first: None,
-            hang: false,
+            stall: None,
             elapsed: Duration::ZERO,
         };
         let start = Instant::now();
@@ -241,28 +299,57 @@ impl<S: Send + Sync + 'static, O: Send + 'static> Driver for Rounds<S, O> {
                 &never,
                 Some(deadline),
             ) {
-                out.hang = true;
+                // Read the registry before releasing anyone, then release who can be.
+                let blocked = watch::snapshot(run_id);
+                let stuck_names: Vec<String> = shared
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| lock(s).is_none())
+                    .map(|(i, _)| format!("T{}", i + 1))
+                    .collect();
+                let stuck = stuck_names.len();
+                shared.stop.store(true, Ordering::Relaxed);
+                watch::abort(run_id);
+                wait_until(
+                    || shared.done.load(Ordering::Acquire) == n,
+                    &never,
+                    Some(Instant::now() + Duration::from_secs(1)),
+                );
+                let left_behind = n - shared.done.load(Ordering::Acquire);
+                out.stall = Some(Stall {
+                    round: r,
+                    blocked,
+                    stuck,
+                    stuck_names,
+                    left_behind,
+                    threads: n,
+                });
                 out.stats.rounds = r;
+                *lock(&shared.state) = None;
                 break;
             }
             *lock(&shared.state) = None;
             let mut observed = Vec::with_capacity(n);
-            let mut panicked = None;
+            let mut failed = None;
             for slot in &shared.slots {
                 match lock(slot).take().expect("worker reported") {
-                    Ok(o) => observed.push(o),
-                    Err(m) => panicked = Some(m),
+                    Report::Done(o) => observed.push(o),
+                    Report::Failed(class, m) => failed = Some((class, m)),
+                    Report::Released => {}
                 }
             }
             out.stats.rounds = r;
             if n < 2 || shared.overlapped.load(Ordering::Relaxed) {
                 out.stats.overlapped += 1;
             }
-            let outcome = match panicked {
-                Some(m) => Outcome::forbidden(BugClass::Panic, m),
+            let outcome = match failed {
+                Some((class, m)) => Outcome::Forbidden { class, message: m },
                 None => catch_unwind(AssertUnwindSafe(|| (self.check)(&state, &observed)))
                     .unwrap_or_else(|p| {
-                        Outcome::forbidden(BugClass::Panic, panic_message(p.as_ref()))
+                        let (class, message) = classify(p.as_ref())
+                            .unwrap_or((BugClass::Panic, "panic: released".into()));
+                        Outcome::Forbidden { class, message }
                     }),
             };
             *out.histogram.entry(outcome.key().to_string()).or_default() += 1;
@@ -275,73 +362,110 @@ impl<S: Send + Sync + 'static, O: Send + 'static> Driver for Rounds<S, O> {
         }
         out.elapsed = start.elapsed();
         shared.stop.store(true, Ordering::Relaxed);
+        watch::end_run(run_id);
         out
     }
 }
 
-/// Runs `scenario` on real threads.
+/// Runs `scenario` on real threads with default options.
 pub fn check(scenario: &Scenario<Std>, cfg: &StressConfig) -> EngineResult {
+    run(scenario, cfg, &RunOptions::default())
+}
+
+/// Runs `scenario` on real threads.
+pub fn run(scenario: &Scenario<Std>, cfg: &StressConfig, opts: &RunOptions) -> EngineResult {
+    let mut cfg = cfg.clone();
+    if let Some(t) = opts.time_limit {
+        cfg.time_budget = cfg.time_budget.min(t);
+    }
     let mut driver = scenario.inner.clone().stress_driver();
-    let raw = driver.run(cfg);
-    let verdict = if raw.hang {
-        Verdict::Hang
-    } else if raw.first.is_some() {
-        Verdict::Caught
-    } else {
-        Verdict::Passed
-    };
+    let raw = driver.run(&cfg);
     let overlap_pct = if raw.stats.rounds == 0 {
         0.0
     } else {
         100.0 * raw.stats.overlapped as f64 / raw.stats.rounds as f64
     };
-    let mut note = format!(
+    let mut r = EngineResult::empty(EngineKind::Stress, scenario.name());
+    r.executions = raw.stats.rounds;
+    r.elapsed = raw.elapsed;
+    r.histogram = raw.histogram;
+    r.stress = Some(raw.stats);
+    r.note = format!(
         "forbidden outcome {}; two or more bodies overlapped in {:.1}% of rounds",
         raw.stats.frequency(),
         overlap_pct
     );
-    if raw.hang {
-        note = format!(
-            "watchdog: round {} made no progress for {:?}; its threads were abandoned",
-            raw.stats.rounds, cfg.watchdog
-        );
-    } else if raw.stats.overlapped == 0 && scenario.threads() > 1 {
-        note.push_str(" (no real overlap: this run measured nothing about contention)");
+    if raw.stats.overlapped == 0 && scenario.threads() > 1 {
+        r.note
+            .push_str(" (no real overlap: this run measured nothing about contention)");
     }
-    EngineResult {
-        engine: EngineKind::Stress,
-        scenario: scenario.name().to_string(),
-        verdict,
-        executions: raw.stats.rounds,
-        first_failure_at: raw
-            .first
-            .as_ref()
-            .map(|f| f.0)
-            .or(raw.hang.then_some(raw.stats.rounds)),
-        elapsed: raw.elapsed,
-        time_to_failure: raw.first.as_ref().map(|f| f.1),
-        histogram: raw.histogram,
-        counterexample: match raw.first {
-            Some((_, _, class, message)) => Some(Counterexample {
+    if let Some(st) = raw.stall {
+        let threads: std::collections::BTreeSet<&str> =
+            st.blocked.iter().map(|b| b.thread.as_str()).collect();
+        let all_blocked = !st.stuck_names.is_empty()
+            && st.stuck_names.iter().all(|n| threads.contains(n.as_str()));
+        let mut lines: Vec<String> = st.blocked.iter().map(|b| b.text.clone()).collect();
+        for name in &st.stuck_names {
+            if !threads.contains(name.as_str()) {
+                lines.push(format!(
+                    "{name} is not blocked in a racelab primitive (running, spinning, finished, or waiting on something racelab does not see)"
+                ));
+            }
+        }
+        let (class, head) = if all_blocked {
+            (BugClass::Deadlock, "deadlock: every thread is blocked")
+        } else {
+            (BugClass::Hang, "hang: the threads made no progress")
+        };
+        let message = format!(
+            "{head} (round {} made no progress for {:?})\n  {}",
+            st.round,
+            cfg.watchdog,
+            lines.join("\n  ")
+        );
+        r.verdict = Verdict::Caught;
+        r.first_failure_at = Some(st.round);
+        r.time_to_failure = Some(raw.elapsed);
+        r.counterexample = Some(Counterexample {
+            class,
+            message,
+            thread: None,
+            location: None,
+            replay: None,
+            trace: Default::default(),
+            preemptions: None,
+        });
+        r.note = format!(
+            "watchdog: round {} made no progress for {:?}; {} of {} threads were stuck, {} released, {} left behind (blocked in a lock or a join: a real thread cannot be stopped)",
+            st.round,
+            cfg.watchdog,
+            st.stuck,
+            st.threads,
+            st.stuck - st.left_behind,
+            st.left_behind
+        );
+        return r;
+    }
+    match raw.first {
+        Some((round, at, class, message)) => {
+            r.verdict = Verdict::Caught;
+            r.first_failure_at = Some(round);
+            r.time_to_failure = Some(at);
+            r.counterexample = Some(Counterexample {
                 class,
                 message,
+                thread: None,
+                location: None,
                 replay: None,
                 trace: Default::default(),
                 preemptions: None,
-            }),
-            None if raw.hang => Some(Counterexample {
-                class: BugClass::Deadlock,
-                message: format!(
-                    "deadlock: round {} made no progress for {:?} (watchdog)",
-                    raw.stats.rounds, cfg.watchdog
-                ),
-                replay: None,
-                trace: Default::default(),
-                preemptions: None,
-            }),
-            None => None,
-        },
-        stress: Some(raw.stats),
-        note,
+            });
+        }
+        None => {
+            r.verdict = Verdict::Passed;
+            r.bound = Some(Bound::Runs(raw.stats.rounds));
+            r.guarantee = Some(Guarantee::new(raw.stats.rounds, None));
+        }
     }
+    r
 }

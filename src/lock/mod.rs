@@ -17,7 +17,7 @@ pub use self::test_then_set::TestThenSetLock;
 pub use self::ticket::TicketLock;
 
 use crate::counter::{Counter, Counters};
-use crate::runtime::{AtomicUsizeApi, Runtime};
+use crate::runtime::{AtomicIntApi, Runtime};
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 use crate::trace;
 use std::marker::PhantomData;
@@ -134,7 +134,7 @@ impl<L: RawLock> Counter for LockCounter<L> {
     fn new() -> Self {
         LockCounter {
             lock: L::new(),
-            value: AtomicUsizeApi::new(0),
+            value: AtomicIntApi::new(0),
         }
     }
     fn increment(&self) {
@@ -176,8 +176,8 @@ fn exclusion<R: Runtime, L: RawLock<Rt = R>>(threads: usize) -> Scenario<R> {
     Scenario::<R>::builder(format!("{threads} threads: mutual exclusion"), || {
         Exclusion {
             lock: L::new(),
-            inside: AtomicUsizeApi::new(0),
-            violations: AtomicUsizeApi::new(0),
+            inside: AtomicIntApi::new(0),
+            violations: AtomicIntApi::new(0),
         }
     })
     .threads(threads, critical_section::<L>)
@@ -192,19 +192,26 @@ fn exclusion<R: Runtime, L: RawLock<Rt = R>>(threads: usize) -> Scenario<R> {
 
 /// The lock scenarios for lock `L`: mutual exclusion with 2 threads (and 3 where the algorithm
 /// allows), and the counter scenarios on a [`LockCounter<L>`] (2 threads, and 3 where allowed).
-pub struct Locks<L>(PhantomData<L>);
+pub struct Locks<L>(PhantomData<fn() -> L>);
+
+impl<L> Default for Locks<L> {
+    fn default() -> Self {
+        Locks(PhantomData)
+    }
+}
 
 /// Why loom does not run the 3-thread scenarios of a lock whose waiters spin under the checkers.
 pub const LOOM_NO_FAIRNESS: &str = "loom has no fairness: with two threads spinning it explores schedules in which they yield to each other forever and the holder never runs, which exhausts its branch budget; checked with 2 threads under loom, 3 under shuttle";
 
 impl<L: RawLock> Subject for Locks<L> {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         let mut v = vec![exclusion::<R, L::On<R>>(2)];
         if L::MAX_THREADS >= 3 {
             v.push(exclusion::<R, L::On<R>>(3));
         }
         v.extend(
-            <Counters<LockCounter<L>> as Subject>::scenarios::<R>()
+            Counters::<LockCounter<L>>::default()
+                .scenarios::<R>()
                 .into_iter()
                 .filter(|s| s.threads() <= L::MAX_THREADS),
         );

@@ -1,5 +1,5 @@
 use super::RawLock;
-use crate::runtime::{AtomicBoolApi, AtomicUsizeApi, DefaultRuntime, Runtime};
+use crate::runtime::{AtomicBoolApi, AtomicIntApi, DefaultRuntime, Runtime};
 use crate::trace;
 use std::sync::atomic::Ordering::{self, Acquire, Release, SeqCst};
 

@@ -6,7 +6,7 @@
 //! loom sees, and shuttle cannot. The outcome histograms of the report show the set of outcomes
 //! each engine could observe at all.
 
-use crate::runtime::{AtomicUsizeApi, DefaultRuntime, Runtime};
+use crate::runtime::{AtomicIntApi, DefaultRuntime, Runtime};
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 use crate::trace;
 use std::marker::PhantomData;
@@ -60,7 +60,13 @@ impl<R: Runtime> SbOrdering for StoreBufferingSeqCstFence<R> {
 }
 
 /// The SB litmus scenario for variant `O`.
-pub struct StoreBuffering<O>(PhantomData<O>);
+pub struct StoreBuffering<O>(PhantomData<fn() -> O>);
+
+impl<O> Default for StoreBuffering<O> {
+    fn default() -> Self {
+        StoreBuffering(PhantomData)
+    }
+}
 
 fn side<R: Runtime, O: SbOrdering>(mine: &R::AtomicUsize, theirs: &R::AtomicUsize) -> usize {
     mine.store(1, O::STORE);
@@ -73,7 +79,7 @@ fn side<R: Runtime, O: SbOrdering>(mine: &R::AtomicUsize, theirs: &R::AtomicUsiz
 }
 
 impl<O: SbOrdering> Subject for StoreBuffering<O> {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         vec![
             Scenario::<R>::builder("store buffering", || {
                 (R::AtomicUsize::new(0), R::AtomicUsize::new(0))

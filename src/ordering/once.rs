@@ -1,6 +1,6 @@
 //! Double-checked lazy initialisation.
 
-use crate::runtime::{AtomicBoolApi, AtomicUsizeApi, DefaultRuntime, MutexApi, Runtime};
+use crate::runtime::{AtomicBoolApi, AtomicIntApi, DefaultRuntime, MutexApi, Runtime};
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 use crate::trace;
 use std::marker::PhantomData;
@@ -87,10 +87,16 @@ impl<R: Runtime> OnceOrdering for AcquireReleaseOnceInit<R> {
 }
 
 /// Two threads call `get`; both must see the initialised value.
-pub struct OnceInit<O>(PhantomData<O>);
+pub struct OnceInit<O>(PhantomData<fn() -> O>);
+
+impl<O> Default for OnceInit<O> {
+    fn default() -> Self {
+        OnceInit(PhantomData)
+    }
+}
 
 impl<O: OnceOrdering> Subject for OnceInit<O> {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         vec![
             Scenario::<R>::builder("two threads get", Lazy::<R>::new)
                 .observing::<usize>()

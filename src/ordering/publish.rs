@@ -1,7 +1,7 @@
 //! Publication: a writer stores a payload, then raises a flag; a reader that sees the flag must
 //! see the payload.
 
-use crate::runtime::{AtomicBoolApi, AtomicUsizeApi, DefaultRuntime, Runtime};
+use crate::runtime::{AtomicBoolApi, AtomicIntApi, DefaultRuntime, Runtime};
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 use crate::trace;
 use std::marker::PhantomData;
@@ -86,10 +86,16 @@ impl<R: Runtime> Publication for ReleaseAcquirePublish<R> {
 }
 
 /// The message-passing scenario for publication protocol `P`.
-pub struct MessagePassing<P>(PhantomData<P>);
+pub struct MessagePassing<P>(PhantomData<fn() -> P>);
+
+impl<P> Default for MessagePassing<P> {
+    fn default() -> Self {
+        MessagePassing(PhantomData)
+    }
+}
 
 impl<P: Publication> Subject for MessagePassing<P> {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         vec![
             Scenario::<R>::builder("message passing", Slot::<R>::new)
                 .observing::<Option<usize>>()

@@ -3,6 +3,7 @@
 
 use super::{CapacityError, PopError, PushError, Queue, bounded_capacity, deadline, wait_until};
 use crate::runtime::{CondvarApi, DefaultRuntime, MutexApi, Runtime};
+use crate::scenario::{BugClass, fail};
 use crate::trace;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -238,10 +239,13 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
         if g.closed {
             return Err(PushError::Closed(item));
         }
-        assert!(
-            g.items.len() < self.core.capacity,
-            "lost wakeup: push woke up to a full buffer (its wakeup was stolen: `if` instead of `while`)"
-        );
+        if g.items.len() >= self.core.capacity {
+            drop(g);
+            fail(
+                BugClass::LostWakeup,
+                "push woke up to a full buffer (its wakeup was stolen: `if` instead of `while`)",
+            );
+        }
         g.items.push_back(item);
         trace::event(|| "push, notify not_empty".into());
         self.not_empty.notify_one();
@@ -268,8 +272,10 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
             None if g.closed => Err(PopError::Closed),
             None => {
                 trace::event(|| "pop on an empty buffer".into());
-                panic!(
-                    "lost wakeup: pop woke up to an empty buffer (its wakeup was stolen: `if` instead of `while`)"
+                drop(g);
+                fail(
+                    BugClass::LostWakeup,
+                    "pop woke up to an empty buffer (its wakeup was stolen: `if` instead of `while`)",
                 )
             }
         }

@@ -183,7 +183,7 @@ pub fn explore<Q: Queue<u64>>(cfg: &ExploreConfig) -> Result<u32, Box<Found>> {
     let outcome = runner.run(&programs(cfg.max_threads, cfg.max_ops), |p| {
         let r = run(&p);
         match r.verdict {
-            Verdict::Caught | Verdict::Hang => Err(TestCaseError::fail(
+            Verdict::Caught => Err(TestCaseError::fail(
                 r.message()
                     .unwrap_or("failed")
                     .lines()

@@ -3,7 +3,7 @@
 //! slot claim done by load-then-store, the bug crossbeam once fixed.
 
 use super::{CapacityError, PopError, PushError, Queue, Wait, bounded_capacity};
-use crate::runtime::{AtomicUsizeApi, CellApi, DefaultRuntime, Runtime};
+use crate::runtime::{AtomicIntApi, CellApi, DefaultRuntime, Runtime};
 use crate::trace;
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;

@@ -7,7 +7,7 @@ use crate::lincheck::{
     Clock, Consistency, History, Model, Operation, QueueModel, QueueOp, QueueRet, ThreadLog,
     ViolationKind,
 };
-use crate::runtime::{AtomicUsizeApi, Runtime};
+use crate::runtime::{AtomicIntApi, Runtime};
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -355,10 +355,16 @@ pub const LOOM_SPINNERS: &str = "loom has no fairness: two threads spinning on a
 /// Blocking queues use blocking push and pop (the model checkers report a wait nobody ends as a
 /// deadlock); non-blocking ones use `try_` operations a bounded number of times, so no
 /// scenario spins.
-pub struct Queues<Q>(PhantomData<Q>);
+pub struct Queues<Q>(PhantomData<fn() -> Q>);
+
+impl<Q> Default for Queues<Q> {
+    fn default() -> Self {
+        Queues(PhantomData)
+    }
+}
 
 impl<Q: Queue<u64>> Subject for Queues<Q> {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         let mut all = if <Q::On<R> as Queue<u64>>::SPSC {
             spsc::<R, Q::On<R>>()
         } else {
@@ -495,7 +501,13 @@ fn spsc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
 /// scenarios plus `join waits for the work`: a producer pushes 1 and 2, closes, joins, then
 /// counts the processed items; two workers iterate until closed, processing (counting) each
 /// item before acknowledging it. `join` must not return before both are processed.
-pub struct TaskQueues<Q>(PhantomData<Q>);
+pub struct TaskQueues<Q>(PhantomData<fn() -> Q>);
+
+impl<Q> Default for TaskQueues<Q> {
+    fn default() -> Self {
+        TaskQueues(PhantomData)
+    }
+}
 
 struct Pipeline<Q, R: Runtime> {
     q: Q,
@@ -503,8 +515,8 @@ struct Pipeline<Q, R: Runtime> {
 }
 
 impl<Q: TaskQueue<u64>> Subject for TaskQueues<Q> {
-    fn scenarios<R: Runtime>() -> Vec<Scenario<R>> {
-        let mut all = Queues::<Q>::scenarios::<R>();
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
+        let mut all = Queues::<Q>::default().scenarios::<R>();
         all.push(join_scenario::<R, Q>());
         all
     }

@@ -2,7 +2,7 @@
 //! with its tail published `Relaxed`.
 
 use super::{CapacityError, PopError, PushError, Queue, bounded_capacity};
-use crate::runtime::{AtomicBoolApi, AtomicUsizeApi, CellApi, DefaultRuntime, Runtime};
+use crate::runtime::{AtomicBoolApi, AtomicIntApi, CellApi, DefaultRuntime, Runtime};
 use crate::trace;
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;

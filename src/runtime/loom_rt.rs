@@ -1,12 +1,17 @@
 //! [`Loom`]: loom's exhaustive C11 model checker.
 
-use super::{CellApi, CondvarApi, MutexGuard, Runtime};
-use loom::sync::atomic::{AtomicBool, AtomicUsize};
+use super::model::{self, Checker, ModelAtomic, ModelCell, ModelCondvar, ModelMutex, ModelRwLock};
+use super::{CondvarApi, MutexGuard, Runtime};
+use loom::sync::atomic::{
+    AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicPtr, AtomicU8,
+    AtomicU16, AtomicU32, AtomicU64, AtomicUsize,
+};
 use loom::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use loom::thread::JoinHandle;
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -14,15 +19,22 @@ use std::time::Duration;
 ///
 /// loom explores every interleaving up to a preemption bound *and* the weak-memory behaviours
 /// that C11 allows (a Relaxed load may return a stale value), so it sees ordering bugs shuttle
-/// cannot. Its cost is exponential in the number of operations: keep scenarios small.
+/// cannot. Its cost is exponential in the number of operations: keep scenarios small. It models
+/// at most [`loom::MAX_THREADS`] threads per execution, the driver included (4 besides it);
+/// racelab reports a scenario that needs more as *not run*, with the number.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Loom;
 
 loom::thread_local! {
     static THREAD_INDEX: Cell<Option<usize>> = Cell::new(None);
+    static TID: Cell<usize> = Cell::new(0);
 }
 
-super::delegate_atomics!(AtomicUsize, AtomicBool);
+super::delegate_atomics!(
+    u8 => AtomicU8, u16 => AtomicU16, u32 => AtomicU32, u64 => AtomicU64,
+    usize => AtomicUsize, i8 => AtomicI8, i16 => AtomicI16, i32 => AtomicI32,
+    i64 => AtomicI64, isize => AtomicIsize; AtomicBool, AtomicPtr
+);
 
 /// A loom handle (guard or `Arc`) that is *leaked* instead of dropped while its thread unwinds.
 ///
@@ -103,45 +115,13 @@ impl<T: Send + Sync + 'static> super::RwLockApi<T> for RwLock<T> {
     }
 }
 
-impl<T: Send + 'static> super::JoinApi<T> for JoinHandle<T> {
-    fn join(self) -> std::thread::Result<T> {
-        JoinHandle::join(self)
-    }
-}
-
-impl CondvarApi<Loom> for Condvar {
-    fn new() -> Self {
-        Condvar::new()
-    }
-    fn wait<'a, T: Send + 'static>(&self, g: MutexGuard<'a, Loom, T>) -> MutexGuard<'a, Loom, T> {
-        PanicSafe::new(
-            Condvar::wait(self, g.into_inner()).unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-    fn wait_timeout<'a, T: Send + 'static>(
-        &self,
-        g: MutexGuard<'a, Loom, T>,
-        timeout: Duration,
-    ) -> (MutexGuard<'a, Loom, T>, bool) {
-        let (g, r) = Condvar::wait_timeout(self, g.into_inner(), timeout)
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (PanicSafe::new(g), r.timed_out())
-    }
-    fn notify_one(&self) {
-        Condvar::notify_one(self)
-    }
-    fn notify_all(&self) {
-        Condvar::notify_all(self)
-    }
-}
-
 impl<T: Send + Sync + 'static> super::ArcApi<T> for PanicSafe<Arc<T>> {
     fn new(value: T) -> Self {
         PanicSafe::new(Arc::new(value))
     }
 }
 
-impl<T: Send + 'static> CellApi<T> for loom::cell::UnsafeCell<T> {
+impl<T: Send + 'static> super::CellApi<T> for loom::cell::UnsafeCell<T> {
     fn new(value: T) -> Self {
         loom::cell::UnsafeCell::new(value)
     }
@@ -159,43 +139,175 @@ impl<T: Send + 'static> CellApi<T> for loom::cell::UnsafeCell<T> {
     }
 }
 
-impl Runtime for Loom {
-    const NAME: &'static str = "loom";
-    const MODEL: bool = true;
-    type AtomicUsize = AtomicUsize;
-    type AtomicBool = AtomicBool;
-    type Mutex<T: Send + 'static> = Mutex<T>;
-    type ParkingLotMutex<T: Send + 'static> = Mutex<T>;
-    type RwLock<T: Send + Sync + 'static> = RwLock<T>;
-    type Condvar = Condvar;
-    type Arc<T: Send + Sync + 'static> = PanicSafe<Arc<T>>;
-    type UnsafeCell<T: Send + 'static> = loom::cell::UnsafeCell<T>;
-    type JoinHandle<T: Send + 'static> = JoinHandle<T>;
+impl Checker for Loom {
+    const CHECKER: &'static str = "loom";
+    const MAX_THREADS: Option<usize> = Some(loom::MAX_THREADS);
+    type RawMutex<T: Send + 'static> = Mutex<T>;
+    type RawRwLock<T: Send + Sync + 'static> = RwLock<T>;
+    type RawCondvar = Condvar;
+    type RawJoin<T: Send + 'static> = JoinHandle<T>;
+    type RawThread = loom::thread::Thread;
 
-    fn spawn<F, T>(f: F) -> JoinHandle<T>
+    fn cv_new() -> Condvar {
+        Condvar::new()
+    }
+    fn cv_wait<'a, T: Send + 'static>(
+        cv: &Condvar,
+        g: model::RawGuard<'a, Self, T>,
+    ) -> model::RawGuard<'a, Self, T> {
+        PanicSafe::new(
+            Condvar::wait(cv, g.into_inner()).unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+    fn cv_notify_one(cv: &Condvar) {
+        cv.notify_one()
+    }
+    fn cv_notify_all(cv: &Condvar) {
+        cv.notify_all()
+    }
+    fn raw_spawn<F, T>(f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         loom::thread::spawn(f)
     }
-    fn yield_now() {
+    fn raw_join<T: Send + 'static>(h: JoinHandle<T>) -> std::thread::Result<T> {
+        h.join()
+    }
+    fn raw_join_thread<T: Send + 'static>(h: &JoinHandle<T>) -> loom::thread::Thread {
+        h.thread().clone()
+    }
+    fn raw_current() -> loom::thread::Thread {
+        loom::thread::current()
+    }
+    fn raw_unpark(t: &loom::thread::Thread) {
+        t.unpark()
+    }
+    fn raw_park() {
+        loom::thread::park()
+    }
+    fn raw_yield() {
         loom::thread::yield_now()
     }
-    fn spin_loop() {
+    fn raw_spin_loop() {
         // loom::hint::spin_loop yields to the model, so a spin loop is a finite schedule.
         loom::hint::spin_loop()
     }
-    fn fence(order: Ordering) {
-        loom::sync::atomic::fence(order)
+    fn raw_fence(o: Ordering) {
+        loom::sync::atomic::fence(o)
     }
-    fn thread_index() -> Option<usize> {
+    fn tid() -> usize {
+        TID.with(Cell::get)
+    }
+    fn set_tid(t: usize) {
+        TID.with(|c| c.set(t))
+    }
+    fn index() -> Option<usize> {
         THREAD_INDEX.with(Cell::get)
     }
+    fn set_index(i: Option<usize>) {
+        THREAD_INDEX.with(|c| c.set(i))
+    }
+    fn token() -> usize {
+        THREAD_INDEX.with(|c| std::ptr::from_ref(c) as usize)
+    }
+    fn stop_execution() -> ! {
+        // loom has no way to end an execution early but a panic; loom is silent about it, and
+        // the engine recognises the payload by its type.
+        std::panic::resume_unwind(Box::new(model::Signal::Stop))
+    }
+}
+
+impl CondvarApi<Loom> for ModelCondvar<Loom> {
+    fn new() -> Self {
+        ModelCondvar::make()
+    }
+    #[track_caller]
+    fn wait<'a, T: Send + 'static>(&self, g: MutexGuard<'a, Loom, T>) -> MutexGuard<'a, Loom, T> {
+        self.wait_guard(g, Location::caller())
+    }
+    #[track_caller]
+    fn wait_timeout<'a, T: Send + 'static>(
+        &self,
+        g: MutexGuard<'a, Loom, T>,
+        _timeout: Duration,
+    ) -> (MutexGuard<'a, Loom, T>, bool) {
+        (self.wait_guard(g, Location::caller()), false)
+    }
+    #[track_caller]
+    fn notify_one(&self) {
+        self.notify(false, Location::caller())
+    }
+    #[track_caller]
+    fn notify_all(&self) {
+        self.notify(true, Location::caller())
+    }
+}
+
+impl Runtime for Loom {
+    const NAME: &'static str = "loom";
+    const MODEL: bool = true;
+    type AtomicU8 = ModelAtomic<AtomicU8, Loom>;
+    type AtomicU16 = ModelAtomic<AtomicU16, Loom>;
+    type AtomicU32 = ModelAtomic<AtomicU32, Loom>;
+    type AtomicU64 = ModelAtomic<AtomicU64, Loom>;
+    type AtomicUsize = ModelAtomic<AtomicUsize, Loom>;
+    type AtomicI8 = ModelAtomic<AtomicI8, Loom>;
+    type AtomicI16 = ModelAtomic<AtomicI16, Loom>;
+    type AtomicI32 = ModelAtomic<AtomicI32, Loom>;
+    type AtomicI64 = ModelAtomic<AtomicI64, Loom>;
+    type AtomicIsize = ModelAtomic<AtomicIsize, Loom>;
+    type AtomicBool = ModelAtomic<AtomicBool, Loom>;
+    type AtomicPtr<T: 'static> = ModelAtomic<AtomicPtr<T>, Loom>;
+    type Mutex<T: Send + 'static> = ModelMutex<Mutex<T>, Loom>;
+    type ParkingLotMutex<T: Send + 'static> = ModelMutex<Mutex<T>, Loom>;
+    type RwLock<T: Send + Sync + 'static> = ModelRwLock<RwLock<T>, Loom>;
+    type Condvar = ModelCondvar<Loom>;
+    type Barrier = super::sync::Barrier<Loom>;
+    type Once = super::sync::Once<Loom>;
+    type Arc<T: Send + Sync + 'static> = PanicSafe<Arc<T>>;
+    type UnsafeCell<T: Send + 'static> = ModelCell<loom::cell::UnsafeCell<T>, Loom>;
+    type JoinHandle<T: Send + 'static> = model::ModelJoinHandle<T, Loom>;
+    type Thread = model::ModelThread<Loom>;
+
+    #[track_caller]
+    fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        model::spawn::<Loom, F, T>(f)
+    }
+    #[track_caller]
+    fn yield_now() {
+        model::yield_now::<Loom>(false)
+    }
+    #[track_caller]
+    fn spin_loop() {
+        model::yield_now::<Loom>(true)
+    }
+    #[track_caller]
+    fn fence(order: Ordering) {
+        model::fence::<Loom>(order)
+    }
+    #[track_caller]
+    fn park() {
+        model::park::<Loom>()
+    }
+    fn current() -> Self::Thread {
+        model::current::<Loom>()
+    }
+    fn thread_index() -> Option<usize> {
+        <Loom as Checker>::index()
+    }
     fn set_thread_index(index: Option<usize>) {
-        THREAD_INDEX.with(|c| c.set(index))
+        model::set_index::<Loom>(index)
     }
     fn thread_token() -> usize {
-        THREAD_INDEX.with(|c| std::ptr::from_ref(c) as usize)
+        <Loom as Checker>::token()
+    }
+    fn attributed<U>(at: &'static Location<'static>, f: impl FnOnce() -> U) -> U {
+        model::attributed::<Loom, U>(at, f)
     }
 }

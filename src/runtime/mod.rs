@@ -11,6 +11,41 @@
 //! parameter, so the three coexist in one process. `--cfg loom` still makes [`DefaultRuntime`]
 //! = [`Loom`], keeping the ecosystem's `RUSTFLAGS="--cfg loom"` convention for downstream crates.
 //!
+//! # What there is
+//!
+//! | std | racelab | notes |
+//! |---|---|---|
+//! | `AtomicU8` … `AtomicU64`, `AtomicUsize`, `AtomicI8` … `AtomicI64`, `AtomicIsize` | `R::AtomicU8` … | [`AtomicIntApi`] |
+//! | `AtomicBool` | `R::AtomicBool` | [`AtomicBoolApi`] |
+//! | `AtomicPtr<T>` | `R::AtomicPtr<T>` | [`AtomicPtrApi`] |
+//! | `fence` | [`Runtime::fence`] | loom models `fence(SeqCst)` fully |
+//! | `Mutex<T>`, `RwLock<T>`, `Condvar` | `R::Mutex<T>`, `R::RwLock<T>`, `R::Condvar` | poisoning ignored |
+//! | `parking_lot::Mutex<T>` | `R::ParkingLotMutex<T>` | the checker's mutex under the checkers |
+//! | `Barrier`, `Once` | `R::Barrier`, `R::Once` | built from the runtime's mutex and condvar under the checkers (loom has neither) |
+//! | `Arc<T>` | `R::Arc<T>` | loom's own `Arc` under loom, so leaks are reported |
+//! | `UnsafeCell<T>` | `R::UnsafeCell<T>` | loom's closure API; loom reports data races on it |
+//! | `thread::spawn`, `JoinHandle`, `park`, `Thread::unpark` | [`Runtime::spawn`], `R::JoinHandle<T>`, [`Runtime::park`], [`ThreadApi::unpark`] | |
+//! | `yield_now`, `hint::spin_loop` | [`Runtime::yield_now`], [`Runtime::spin_loop`] | a spin loop *yields* under the checkers |
+//!
+//! Bring the method sets into scope with `use racelab::runtime::prelude::*`.
+//!
+//! # What the checkers see
+//!
+//! Under [`Loom`] and [`Shuttle`] every primitive is a thin wrapper (in `model`) that, around the
+//! checker's own operation:
+//! - records the operation in the counterexample trace (value, ordering, source location,
+//!   thread name) when traces are on ([`crate::trace`]);
+//! - keeps a registry of who holds which lock and who waits on what, so that a deadlock is
+//!   reported the same way on every engine: which thread waits on which lock, condvar, join or
+//!   park, where;
+//! - marks the frames of the checker's own code, so that a panic raised *inside* the checker
+//!   (a checker's limit, or its machinery) is told apart from a panic of the structure under test
+//!   by where it started, not by its text.
+//!
+//! On [`Std`] nothing of this runs, except that a thread about to block (contended lock, condvar
+//! wait, join, park, barrier) registers the wait while a stress run is watching, so a stress
+//! hang names what each thread waits on and condvar waiters can be released.
+//!
 //! Rules that keep all three honest:
 //! - model-checker types (loom's, shuttle's) may only be created inside that checker's execution;
 //!   the engines in [`crate::engine`] take care of that for scenarios;
@@ -20,16 +55,32 @@
 //!   is the same on all three.
 
 mod loom_rt;
+pub(crate) mod model;
 mod shuttle_rt;
 mod std_rt;
+pub(crate) mod sync;
 
 pub use self::loom_rt::{Loom, PanicSafe};
+pub use self::model::{
+    ModelAtomic, ModelCell, ModelCondvar, ModelGuard, ModelJoinHandle, ModelMutex, ModelReadGuard,
+    ModelRwLock, ModelThread, ModelWriteGuard,
+};
 pub use self::shuttle_rt::Shuttle;
+pub(crate) use self::std_rt::watch as std_rt_watch;
 pub use self::std_rt::{PlainCell, Std};
+pub use self::sync::{Barrier, Once};
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+/// Every method-set trait, for `use racelab::runtime::prelude::*`.
+pub mod prelude {
+    pub use super::{
+        ArcApi, AtomicBoolApi, AtomicIntApi, AtomicPtrApi, BarrierApi, CellApi, CondvarApi,
+        JoinApi, MutexApi, OnceApi, Runtime, RwLockApi, ThreadApi,
+    };
+}
 
 /// The runtime that un-annotated structures use: [`Std`], or [`Loom`] under `--cfg loom`.
 #[cfg(not(loom))]
@@ -48,10 +99,30 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     /// Whether this runtime is a model checker that controls the schedule (loom, shuttle).
     const MODEL: bool;
 
+    /// `AtomicU8`.
+    type AtomicU8: AtomicIntApi<u8>;
+    /// `AtomicU16`.
+    type AtomicU16: AtomicIntApi<u16>;
+    /// `AtomicU32`.
+    type AtomicU32: AtomicIntApi<u32>;
+    /// `AtomicU64`.
+    type AtomicU64: AtomicIntApi<u64>;
     /// `AtomicUsize`.
-    type AtomicUsize: AtomicUsizeApi;
+    type AtomicUsize: AtomicIntApi<usize>;
+    /// `AtomicI8`.
+    type AtomicI8: AtomicIntApi<i8>;
+    /// `AtomicI16`.
+    type AtomicI16: AtomicIntApi<i16>;
+    /// `AtomicI32`.
+    type AtomicI32: AtomicIntApi<i32>;
+    /// `AtomicI64`.
+    type AtomicI64: AtomicIntApi<i64>;
+    /// `AtomicIsize`.
+    type AtomicIsize: AtomicIntApi<isize>;
     /// `AtomicBool`.
     type AtomicBool: AtomicBoolApi;
+    /// `AtomicPtr<T>`.
+    type AtomicPtr<T: 'static>: AtomicPtrApi<T>;
     /// `std::sync::Mutex` (poisoning ignored).
     type Mutex<T: Send + 'static>: MutexApi<T>;
     /// `parking_lot::Mutex` on [`Std`]; the checker's own mutex under [`Loom`] and [`Shuttle`],
@@ -61,13 +132,19 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     type RwLock<T: Send + Sync + 'static>: RwLockApi<T>;
     /// `std::sync::Condvar`, waiting on this runtime's [`Runtime::Mutex`].
     type Condvar: CondvarApi<Self>;
+    /// `std::sync::Barrier`.
+    type Barrier: BarrierApi;
+    /// `std::sync::Once`.
+    type Once: OnceApi;
     /// `std::sync::Arc`; loom's own `Arc` under [`Loom`], so leaks are reported.
     type Arc<T: Send + Sync + 'static>: ArcApi<T>;
     /// An `UnsafeCell` with loom's closure API; loom tracks every access and reports a data race
     /// as a causality violation. The std and shuttle cells are unchecked.
     type UnsafeCell<T: Send + 'static>: CellApi<T>;
     /// A joinable thread handle.
-    type JoinHandle<T: Send + 'static>: JoinApi<T>;
+    type JoinHandle<T: Send + 'static>: JoinApi<T, Thread = Self::Thread>;
+    /// A handle to a thread, to unpark it (`std::thread::Thread`).
+    type Thread: ThreadApi;
 
     /// Spawns a thread of this runtime.
     fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
@@ -82,61 +159,114 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     /// `std::sync::atomic::fence`. loom models `fence(SeqCst)` fully (unlike `SeqCst` accesses,
     /// which it treats as `AcqRel`).
     fn fence(order: Ordering);
-    /// The scenario thread index of the calling thread (set by the scenario driver), if any.
+    /// `std::thread::park`: blocks until the calling thread's token is made available by
+    /// [`ThreadApi::unpark`] (on real threads it may also wake spuriously; callers loop).
+    fn park();
+    /// `std::thread::current`: a handle to the calling thread, to unpark it from another.
+    fn current() -> Self::Thread;
+    /// The calling thread's index among the scenario's threads: `Some(0)` for the first thread a
+    /// scenario adds, `Some(1)` for the second, and so on; `None` on the scenario's driver and on
+    /// threads a structure spawns itself. Engines set it on every engine (stress and the
+    /// benchmarks included), so a structure may use it to pick a slot or a side (Peterson's lock
+    /// does). Traces name scenario thread `i` as `T{i+1}`.
     fn thread_index() -> Option<usize>;
-    /// Sets the calling thread's scenario thread index.
+    /// Sets the calling thread's scenario thread index (engines and drivers call this).
+    #[doc(hidden)]
     fn set_thread_index(index: Option<usize>);
     /// A token that identifies the calling thread among the threads alive now (the address of a
     /// thread-local): cheap to read, so a single-producer structure can check its contract on
     /// every call.
     fn thread_token() -> usize;
+    /// Runs `f`, attributing the primitive operations it makes to `at` in traces and wait
+    /// reports: for composite primitives (barrier, once), so a report names the user's call.
+    #[doc(hidden)]
+    fn attributed<U>(at: &'static std::panic::Location<'static>, f: impl FnOnce() -> U) -> U {
+        let _ = at;
+        f()
+    }
 }
 
-/// The method set of `AtomicUsize`.
-pub trait AtomicUsizeApi: Send + Sync + std::fmt::Debug + 'static {
-    /// `AtomicUsize::new`.
-    fn new(v: usize) -> Self;
-    /// `AtomicUsize::load`.
-    fn load(&self, order: Ordering) -> usize;
-    /// `AtomicUsize::store`.
-    fn store(&self, v: usize, order: Ordering);
-    /// `AtomicUsize::swap`.
-    fn swap(&self, v: usize, order: Ordering) -> usize;
-    /// `AtomicUsize::fetch_add`.
-    fn fetch_add(&self, v: usize, order: Ordering) -> usize;
-    /// `AtomicUsize::fetch_sub`.
-    fn fetch_sub(&self, v: usize, order: Ordering) -> usize;
-    /// `AtomicUsize::fetch_or`.
-    fn fetch_or(&self, v: usize, order: Ordering) -> usize;
-    /// `AtomicUsize::compare_exchange`.
+/// A value an atomic integer holds: every std integer type.
+pub trait AtomicInt:
+    Copy + Eq + Ord + std::fmt::Debug + std::fmt::Display + Send + Sync + 'static
+{
+    /// The value, widened for traces.
+    fn widen(self) -> i128;
+}
+
+macro_rules! atomic_ints {
+    ($($t:ty),*) => {$(
+        impl AtomicInt for $t {
+            #[inline]
+            fn widen(self) -> i128 {
+                self as i128
+            }
+        }
+    )*};
+}
+atomic_ints!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+/// The method set of the atomic integers (`AtomicUsize`, `AtomicI32`, …).
+pub trait AtomicIntApi<V: AtomicInt>: Send + Sync + std::fmt::Debug + 'static {
+    /// `new`.
+    fn new(v: V) -> Self;
+    /// `load`.
+    fn load(&self, order: Ordering) -> V;
+    /// `store`.
+    fn store(&self, v: V, order: Ordering);
+    /// `swap`.
+    fn swap(&self, v: V, order: Ordering) -> V;
+    /// `compare_exchange`.
     fn compare_exchange(
         &self,
-        current: usize,
-        new: usize,
+        current: V,
+        new: V,
         success: Ordering,
         failure: Ordering,
-    ) -> Result<usize, usize>;
-    /// `AtomicUsize::compare_exchange_weak`.
+    ) -> Result<V, V>;
+    /// `compare_exchange_weak`.
     fn compare_exchange_weak(
         &self,
-        current: usize,
-        new: usize,
+        current: V,
+        new: V,
         success: Ordering,
         failure: Ordering,
-    ) -> Result<usize, usize>;
+    ) -> Result<V, V>;
+    /// `fetch_add` (wrapping).
+    fn fetch_add(&self, v: V, order: Ordering) -> V;
+    /// `fetch_sub` (wrapping).
+    fn fetch_sub(&self, v: V, order: Ordering) -> V;
+    /// `fetch_and`.
+    fn fetch_and(&self, v: V, order: Ordering) -> V;
+    /// `fetch_nand`.
+    fn fetch_nand(&self, v: V, order: Ordering) -> V;
+    /// `fetch_or`.
+    fn fetch_or(&self, v: V, order: Ordering) -> V;
+    /// `fetch_xor`.
+    fn fetch_xor(&self, v: V, order: Ordering) -> V;
+    /// `fetch_max`.
+    fn fetch_max(&self, v: V, order: Ordering) -> V;
+    /// `fetch_min`.
+    fn fetch_min(&self, v: V, order: Ordering) -> V;
+    /// `fetch_update`.
+    fn fetch_update<F>(&self, set: Ordering, fetch: Ordering, f: F) -> Result<V, V>
+    where
+        F: FnMut(V) -> Option<V>;
+    /// `into_inner`.
+    fn into_inner(self) -> V;
 }
 
 /// The method set of `AtomicBool`.
 pub trait AtomicBoolApi: Send + Sync + std::fmt::Debug + 'static {
-    /// `AtomicBool::new`.
+    /// `new`.
     fn new(v: bool) -> Self;
-    /// `AtomicBool::load`.
+    /// `load`.
     fn load(&self, order: Ordering) -> bool;
-    /// `AtomicBool::store`.
+    /// `store`.
     fn store(&self, v: bool, order: Ordering);
-    /// `AtomicBool::swap`.
+    /// `swap`.
     fn swap(&self, v: bool, order: Ordering) -> bool;
-    /// `AtomicBool::compare_exchange`.
+    /// `compare_exchange`.
     fn compare_exchange(
         &self,
         current: bool,
@@ -144,6 +274,62 @@ pub trait AtomicBoolApi: Send + Sync + std::fmt::Debug + 'static {
         success: Ordering,
         failure: Ordering,
     ) -> Result<bool, bool>;
+    /// `compare_exchange_weak`.
+    fn compare_exchange_weak(
+        &self,
+        current: bool,
+        new: bool,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<bool, bool>;
+    /// `fetch_and`.
+    fn fetch_and(&self, v: bool, order: Ordering) -> bool;
+    /// `fetch_nand`.
+    fn fetch_nand(&self, v: bool, order: Ordering) -> bool;
+    /// `fetch_or`.
+    fn fetch_or(&self, v: bool, order: Ordering) -> bool;
+    /// `fetch_xor`.
+    fn fetch_xor(&self, v: bool, order: Ordering) -> bool;
+    /// `fetch_update`.
+    fn fetch_update<F>(&self, set: Ordering, fetch: Ordering, f: F) -> Result<bool, bool>
+    where
+        F: FnMut(bool) -> Option<bool>;
+    /// `into_inner`.
+    fn into_inner(self) -> bool;
+}
+
+/// The method set of `AtomicPtr<T>`.
+pub trait AtomicPtrApi<T>: Send + Sync + std::fmt::Debug + 'static {
+    /// `new`.
+    fn new(p: *mut T) -> Self;
+    /// `load`.
+    fn load(&self, order: Ordering) -> *mut T;
+    /// `store`.
+    fn store(&self, p: *mut T, order: Ordering);
+    /// `swap`.
+    fn swap(&self, p: *mut T, order: Ordering) -> *mut T;
+    /// `compare_exchange`.
+    fn compare_exchange(
+        &self,
+        current: *mut T,
+        new: *mut T,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<*mut T, *mut T>;
+    /// `compare_exchange_weak`.
+    fn compare_exchange_weak(
+        &self,
+        current: *mut T,
+        new: *mut T,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<*mut T, *mut T>;
+    /// `fetch_update`.
+    fn fetch_update<F>(&self, set: Ordering, fetch: Ordering, f: F) -> Result<*mut T, *mut T>
+    where
+        F: FnMut(*mut T) -> Option<*mut T>;
+    /// `into_inner`.
+    fn into_inner(self) -> *mut T;
 }
 
 /// The method set of a mutex. Poisoning is ignored.
@@ -201,6 +387,29 @@ pub trait CondvarApi<R: Runtime>: Send + Sync + 'static {
     fn notify_all(&self);
 }
 
+/// The method set of `std::sync::Barrier`.
+pub trait BarrierApi: Send + Sync + 'static {
+    /// A barrier for `n` threads.
+    ///
+    /// # Panics
+    /// If `n` is 0 (std accepts it and never blocks; a zero-thread barrier is always a mistake
+    /// in a test).
+    fn new(n: usize) -> Self;
+    /// Blocks until `n` threads have called `wait`; returns true on exactly one of them (the
+    /// leader), as `BarrierWaitResult::is_leader` does.
+    fn wait(&self) -> bool;
+}
+
+/// The method set of `std::sync::Once`.
+pub trait OnceApi: Send + Sync + 'static {
+    /// A `Once` that has not run.
+    fn new() -> Self;
+    /// Runs `f` if no call has run it yet; every call returns after `f` has completed.
+    fn call_once<F: FnOnce()>(&self, f: F);
+    /// Whether a `call_once` has completed.
+    fn is_completed(&self) -> bool;
+}
+
 /// The method set of `Arc`.
 pub trait ArcApi<T>: Clone + Deref<Target = T> + Send + Sync + 'static {
     /// `Arc::new`.
@@ -223,63 +432,104 @@ pub trait CellApi<T>: 'static {
 
 /// The method set of a join handle.
 pub trait JoinApi<T>: Send + 'static {
+    /// The handle of the thread, to unpark it.
+    type Thread: ThreadApi;
     /// Waits for the thread; `Err` carries its panic payload.
     fn join(self) -> std::thread::Result<T>;
+    /// The thread's handle.
+    fn thread(&self) -> Self::Thread;
+}
+
+/// The method set of a thread handle (`std::thread::Thread`).
+pub trait ThreadApi: Clone + Send + Sync + 'static {
+    /// Makes the thread's park token available, waking it if it is parked.
+    fn unpark(&self);
 }
 
 /// Implements the atomic `*Api` traits for one backend's atomic types by delegation.
 macro_rules! delegate_atomics {
-    ($usize:ty, $bool:ty) => {
-        impl $crate::runtime::AtomicUsizeApi for $usize {
+    ($($int:ty => $atomic:ty),* ; $bool:ty, $ptr:ident) => {
+        $(impl $crate::runtime::AtomicIntApi<$int> for $atomic {
             #[inline]
-            fn new(v: usize) -> Self {
-                <$usize>::new(v)
+            fn new(v: $int) -> Self {
+                <$atomic>::new(v)
             }
             #[inline]
-            fn load(&self, order: Ordering) -> usize {
-                <$usize>::load(self, order)
+            fn load(&self, order: Ordering) -> $int {
+                <$atomic>::load(self, order)
             }
             #[inline]
-            fn store(&self, v: usize, order: Ordering) {
-                <$usize>::store(self, v, order)
+            fn store(&self, v: $int, order: Ordering) {
+                <$atomic>::store(self, v, order)
             }
             #[inline]
-            fn swap(&self, v: usize, order: Ordering) -> usize {
-                <$usize>::swap(self, v, order)
-            }
-            #[inline]
-            fn fetch_add(&self, v: usize, order: Ordering) -> usize {
-                <$usize>::fetch_add(self, v, order)
-            }
-            #[inline]
-            fn fetch_sub(&self, v: usize, order: Ordering) -> usize {
-                <$usize>::fetch_sub(self, v, order)
-            }
-            #[inline]
-            fn fetch_or(&self, v: usize, order: Ordering) -> usize {
-                <$usize>::fetch_or(self, v, order)
+            fn swap(&self, v: $int, order: Ordering) -> $int {
+                <$atomic>::swap(self, v, order)
             }
             #[inline]
             fn compare_exchange(
                 &self,
-                c: usize,
-                n: usize,
+                c: $int,
+                n: $int,
                 s: Ordering,
                 f: Ordering,
-            ) -> Result<usize, usize> {
-                <$usize>::compare_exchange(self, c, n, s, f)
+            ) -> Result<$int, $int> {
+                <$atomic>::compare_exchange(self, c, n, s, f)
             }
             #[inline]
             fn compare_exchange_weak(
                 &self,
-                c: usize,
-                n: usize,
+                c: $int,
+                n: $int,
                 s: Ordering,
                 f: Ordering,
-            ) -> Result<usize, usize> {
-                <$usize>::compare_exchange_weak(self, c, n, s, f)
+            ) -> Result<$int, $int> {
+                <$atomic>::compare_exchange_weak(self, c, n, s, f)
             }
-        }
+            #[inline]
+            fn fetch_add(&self, v: $int, order: Ordering) -> $int {
+                <$atomic>::fetch_add(self, v, order)
+            }
+            #[inline]
+            fn fetch_sub(&self, v: $int, order: Ordering) -> $int {
+                <$atomic>::fetch_sub(self, v, order)
+            }
+            #[inline]
+            fn fetch_and(&self, v: $int, order: Ordering) -> $int {
+                <$atomic>::fetch_and(self, v, order)
+            }
+            #[inline]
+            fn fetch_nand(&self, v: $int, order: Ordering) -> $int {
+                <$atomic>::fetch_nand(self, v, order)
+            }
+            #[inline]
+            fn fetch_or(&self, v: $int, order: Ordering) -> $int {
+                <$atomic>::fetch_or(self, v, order)
+            }
+            #[inline]
+            fn fetch_xor(&self, v: $int, order: Ordering) -> $int {
+                <$atomic>::fetch_xor(self, v, order)
+            }
+            #[inline]
+            fn fetch_max(&self, v: $int, order: Ordering) -> $int {
+                <$atomic>::fetch_max(self, v, order)
+            }
+            #[inline]
+            fn fetch_min(&self, v: $int, order: Ordering) -> $int {
+                <$atomic>::fetch_min(self, v, order)
+            }
+            #[inline]
+            fn fetch_update<F>(&self, s: Ordering, f: Ordering, g: F) -> Result<$int, $int>
+            where
+                F: FnMut($int) -> Option<$int>,
+            {
+                <$atomic>::fetch_update(self, s, f, g)
+            }
+            #[inline]
+            fn into_inner(self) -> $int {
+                <$atomic>::into_inner(self)
+            }
+        })*
         impl $crate::runtime::AtomicBoolApi for $bool {
             #[inline]
             fn new(v: bool) -> Self {
@@ -307,56 +557,93 @@ macro_rules! delegate_atomics {
             ) -> Result<bool, bool> {
                 <$bool>::compare_exchange(self, c, n, s, f)
             }
+            #[inline]
+            fn compare_exchange_weak(
+                &self,
+                c: bool,
+                n: bool,
+                s: Ordering,
+                f: Ordering,
+            ) -> Result<bool, bool> {
+                <$bool>::compare_exchange_weak(self, c, n, s, f)
+            }
+            #[inline]
+            fn fetch_and(&self, v: bool, order: Ordering) -> bool {
+                <$bool>::fetch_and(self, v, order)
+            }
+            #[inline]
+            fn fetch_nand(&self, v: bool, order: Ordering) -> bool {
+                <$bool>::fetch_nand(self, v, order)
+            }
+            #[inline]
+            fn fetch_or(&self, v: bool, order: Ordering) -> bool {
+                <$bool>::fetch_or(self, v, order)
+            }
+            #[inline]
+            fn fetch_xor(&self, v: bool, order: Ordering) -> bool {
+                <$bool>::fetch_xor(self, v, order)
+            }
+            #[inline]
+            fn fetch_update<F>(&self, s: Ordering, f: Ordering, g: F) -> Result<bool, bool>
+            where
+                F: FnMut(bool) -> Option<bool>,
+            {
+                <$bool>::fetch_update(self, s, f, g)
+            }
+            #[inline]
+            fn into_inner(self) -> bool {
+                <$bool>::into_inner(self)
+            }
+        }
+        impl<T: 'static> $crate::runtime::AtomicPtrApi<T> for $ptr<T> {
+            #[inline]
+            fn new(p: *mut T) -> Self {
+                $ptr::new(p)
+            }
+            #[inline]
+            fn load(&self, order: Ordering) -> *mut T {
+                $ptr::load(self, order)
+            }
+            #[inline]
+            fn store(&self, p: *mut T, order: Ordering) {
+                $ptr::store(self, p, order)
+            }
+            #[inline]
+            fn swap(&self, p: *mut T, order: Ordering) -> *mut T {
+                $ptr::swap(self, p, order)
+            }
+            #[inline]
+            fn compare_exchange(
+                &self,
+                c: *mut T,
+                n: *mut T,
+                s: Ordering,
+                f: Ordering,
+            ) -> Result<*mut T, *mut T> {
+                $ptr::compare_exchange(self, c, n, s, f)
+            }
+            #[inline]
+            fn compare_exchange_weak(
+                &self,
+                c: *mut T,
+                n: *mut T,
+                s: Ordering,
+                f: Ordering,
+            ) -> Result<*mut T, *mut T> {
+                $ptr::compare_exchange_weak(self, c, n, s, f)
+            }
+            #[inline]
+            fn fetch_update<F>(&self, s: Ordering, f: Ordering, g: F) -> Result<*mut T, *mut T>
+            where
+                F: FnMut(*mut T) -> Option<*mut T>,
+            {
+                $ptr::fetch_update(self, s, f, g)
+            }
+            #[inline]
+            fn into_inner(self) -> *mut T {
+                $ptr::into_inner(self)
+            }
         }
     };
 }
 pub(crate) use delegate_atomics;
-
-/// Implements `MutexApi`, `RwLockApi` and `JoinApi` for a backend whose types follow std's
-/// `LockResult` shape (std, loom, shuttle).
-macro_rules! delegate_std_shaped_locks {
-    ($mutex:ident, $guard:ident, $rwlock:ident, $rguard:ident, $wguard:ident, $join:ident) => {
-        impl<T: Send + 'static> $crate::runtime::MutexApi<T> for $mutex<T> {
-            type Guard<'a> = $guard<'a, T>;
-            #[inline]
-            fn new(value: T) -> Self {
-                $mutex::new(value)
-            }
-            #[inline]
-            fn lock(&self) -> $guard<'_, T> {
-                $mutex::lock(self).unwrap_or_else(std::sync::PoisonError::into_inner)
-            }
-            #[inline]
-            fn try_lock(&self) -> Option<$guard<'_, T>> {
-                match $mutex::try_lock(self) {
-                    Ok(g) => Some(g),
-                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-                    Err(std::sync::TryLockError::WouldBlock) => None,
-                }
-            }
-        }
-        impl<T: Send + Sync + 'static> $crate::runtime::RwLockApi<T> for $rwlock<T> {
-            type ReadGuard<'a> = $rguard<'a, T>;
-            type WriteGuard<'a> = $wguard<'a, T>;
-            #[inline]
-            fn new(value: T) -> Self {
-                $rwlock::new(value)
-            }
-            #[inline]
-            fn read(&self) -> $rguard<'_, T> {
-                $rwlock::read(self).unwrap_or_else(std::sync::PoisonError::into_inner)
-            }
-            #[inline]
-            fn write(&self) -> $wguard<'_, T> {
-                $rwlock::write(self).unwrap_or_else(std::sync::PoisonError::into_inner)
-            }
-        }
-        impl<T: Send + 'static> $crate::runtime::JoinApi<T> for $join<T> {
-            #[inline]
-            fn join(self) -> std::thread::Result<T> {
-                $join::join(self)
-            }
-        }
-    };
-}
-pub(crate) use delegate_std_shaped_locks;
