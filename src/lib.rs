@@ -38,4 +38,5 @@ pub mod trace;
 
 pub use crate::engine::{Engine, EngineKind, EngineResult, Verdict};
 pub use crate::runtime::{DefaultRuntime, Loom, Runtime, Shuttle, Std};
-pub use crate::scenario::{BugClass, Outcome, Scenario, ScenarioSet, Subject};
+pub use crate::engine::{Check, Results, check_all};
+pub use crate::scenario::{BugClass, Failure, Outcome, Scenario, ScenarioSet, Subject, fail};

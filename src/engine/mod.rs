@@ -611,9 +611,10 @@ pub struct Counterexample {
     /// The interleaving of the failing execution (empty for stress: observing real threads would
     /// change them).
     pub trace: Trace,
-    /// Preemptions of the failing schedule: switches away from a thread that could have gone on.
-    /// Counted by the scheduler under the shuttle engines, from the trace under loom; `None`
-    /// under stress (no schedule is known) and under loom with traces off.
+    /// Preemptions of the failing schedule: switches, between consecutive recorded operations,
+    /// away from a thread that could have gone on (it had not blocked, yielded or finished).
+    /// Counted on the full trace, the same way on every model engine; `None` under stress (no
+    /// schedule is known) and when traces are not [`TraceMode::Full`].
     pub preemptions: Option<usize>,
 }
 
@@ -1072,9 +1073,11 @@ fn capped(cap: Cap, executions: u64) -> Ending {
 
 fn counterexample(f: Recorded) -> Counterexample {
     let preemptions = f
-        .preemptions
-        .map(|p| p as usize)
-        .or_else(|| (!f.trace.is_empty()).then(|| f.trace.preemptions()));
+        .trace
+        .events
+        .iter()
+        .any(|e| !e.is_user())
+        .then(|| f.trace.preemptions());
     Counterexample {
         class: f.class,
         message: with_class(f.class, f.message),

@@ -138,7 +138,6 @@ fn run_choices_with(
     parent: Option<&AtomicU64>,
 ) -> EngineResult {
     let scheduler = ChoiceScheduler::new(choices.to_vec());
-    let preemptions = scheduler.preemption_counter();
     let run = ModelRun::new(EngineKind::Proptest, scenario.name(), None, Some(1), opts);
     let out = run_with(scenario, scheduler, max_steps, &run, opts, None);
     if let Some(p) = parent {
@@ -150,9 +149,6 @@ fn run_choices_with(
     r.histogram = run.histogram();
     let schedule = out.schedule;
     apply(&mut r, out.ending, || Some(Replay::Shuttle(schedule)));
-    if let Some(c) = r.counterexample.as_mut() {
-        c.preemptions = Some(preemptions.load(Ordering::Relaxed) as usize);
-    }
     r
 }
 

@@ -1,7 +1,7 @@
 //! The shuttle engines: random, PCT and bounded DFS schedulers.
 //!
 //! racelab wraps every shuttle scheduler in [`Recording`], which records the schedule (so a
-//! failure prints a schedule string without shuttle's panic hook), counts preemptions and steps,
+//! failure prints a schedule string without shuttle's panic hook), counts steps and threads,
 //! and enforces the run's caps: the execution budget and time limit before each execution, the
 //! step cap inside one. When a failure or a cap is recorded it ends the execution at the next
 //! scheduling point, so shuttle never sees a panic for it and prints nothing.
@@ -71,8 +71,8 @@ impl Default for ShuttleConfig {
     }
 }
 
-/// Wraps a scheduler: records the schedule of the current execution, counts steps, decision
-/// points and preemptions, and ends the run when a failure, a cap or the adaptive target says so.
+/// Wraps a scheduler: records the schedule of the current execution, counts steps and decision
+/// points, and ends the run when a failure, a cap or the adaptive target says so.
 pub(crate) struct Recording<S> {
     pub inner: S,
     pub current: Arc<Mutex<Schedule>>,
@@ -80,7 +80,6 @@ pub(crate) struct Recording<S> {
     max_steps: u64,
     steps: u64,
     decisions: u64,
-    preemptions: u64,
     tasks: usize,
     /// (target confidence, depth) of an adaptive PCT budget.
     adaptive: Option<(f64, usize)>,
@@ -96,7 +95,6 @@ impl<S> Recording<S> {
             max_steps,
             steps: 0,
             decisions: 0,
-            preemptions: 0,
             tasks: 0,
             adaptive: None,
             reached: Arc::new(std::sync::atomic::AtomicBool::new(false)),
@@ -111,7 +109,6 @@ impl<S> Recording<S> {
             .fetch_max(self.decisions, Ordering::Relaxed);
         self.steps = 0;
         self.decisions = 0;
-        self.preemptions = 0;
         self.tasks = 0;
     }
 }
@@ -164,20 +161,36 @@ impl<S: Scheduler> Scheduler for Recording<S> {
             self.tasks = self.tasks.max(max + 1);
         }
         let t = self.inner.next_task(runnable, current, is_yielding)?;
-        if let Some(c) = current
-            && c != t
-            && !is_yielding
-            && runnable.iter().any(|r| r.id() == c)
-        {
-            self.preemptions += 1;
-            model::set_preemptions(self.preemptions);
-        }
         super::lock(&self.current).push_task(t);
         Some(t)
     }
     fn next_u64(&mut self) -> u64 {
         super::lock(&self.current).push_random();
         self.inner.next_u64()
+    }
+}
+
+/// shuttle's `RandomScheduler` prints "failing seed: … To replay the failure …" when it is
+/// dropped before its iterations ran out, which is every time racelab stops a run early (a
+/// failure, a cap). racelab replays from its own schedule strings, so the advice is wrong here:
+/// the scheduler is never dropped. It owns no heap memory (two PCG generators and an
+/// `Option<u64>`), so nothing leaks.
+struct NoSeedPrint(std::mem::ManuallyDrop<RandomScheduler>);
+
+impl Scheduler for NoSeedPrint {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        self.0.new_execution()
+    }
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        self.0.next_task(runnable, current, is_yielding)
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
     }
 }
 
@@ -272,7 +285,10 @@ pub fn run(
     let out = match mode {
         Mode::Random => run_with(
             scenario,
-            RandomScheduler::new_from_seed(cfg.seed, usize::MAX),
+            NoSeedPrint(std::mem::ManuallyDrop::new(RandomScheduler::new_from_seed(
+                cfg.seed,
+                usize::MAX,
+            ))),
             cfg.max_steps,
             &run,
             opts,

@@ -235,8 +235,6 @@ pub(crate) struct Recorded {
     pub thread: Option<String>,
     pub location: Option<String>,
     pub trace: Trace,
-    /// Preemptions of the failing schedule as its scheduler counted them (shuttle engines).
-    pub preemptions: Option<u64>,
 }
 
 /// Why an execution was stopped by a cap rather than finished.
@@ -331,8 +329,6 @@ pub(crate) struct Ctx {
     stop: fn() -> !,
     /// The calling model thread's id (the backend's thread-local).
     tid: fn() -> usize,
-    /// Preemptions counted by the scheduler in the current execution (shuttle engines).
-    pub preemptions: Option<u64>,
 }
 
 std::thread_local! {
@@ -382,7 +378,6 @@ pub(crate) fn begin<B: Checker>(mode: TraceMode, max_ops: u64) {
             cap: None,
             stop,
             tid,
-            preemptions: None,
         })
     });
     ACTIVE.with(|a| a.set(true));
@@ -420,18 +415,12 @@ pub(crate) fn new_execution() {
         c.stopping = false;
         c.failure = None;
         c.cap = None;
-        c.preemptions = None;
     });
 }
 
 /// Whether the current execution is ending (a failure or cap is recorded).
 pub(crate) fn stopping() -> bool {
     with(|c| c.stopping).unwrap_or(false)
-}
-
-/// Sets the scheduler's preemption count of the current execution.
-pub(crate) fn set_preemptions(n: u64) {
-    with(|c| c.preemptions = Some(n));
 }
 
 /// The trace of the current execution so far.
@@ -501,7 +490,6 @@ impl Ctx {
             thread,
             location,
             trace,
-            preemptions: self.preemptions,
         });
     }
 
