@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
-use crossbeam::queue::ArrayQueue;
+use crossbeam_queue::ArrayQueue;
 use racelab::lincheck::{
     Clock, Consistency, History, QueueModel, QueueOp, QueueRet, ThreadLog, check,
 };

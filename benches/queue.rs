@@ -27,8 +27,8 @@
 mod common;
 
 use criterion::{BenchmarkId, Throughput};
-use crossbeam::channel::{Receiver, Sender};
-use crossbeam::queue::{ArrayQueue, SegQueue};
+use crossbeam_channel::{Receiver, Sender};
+use crossbeam_queue::{ArrayQueue, SegQueue};
 use crossbeam_utils::Backoff;
 use racelab::bench::Measured;
 use racelab::benchsum::runs::BenchConfig;
@@ -147,9 +147,9 @@ struct Channel<const BOUNDED: bool>(Sender<u64>, Receiver<u64>);
 impl<const BOUNDED: bool> BenchQueue for Channel<BOUNDED> {
     fn make() -> Self {
         let (s, r) = if BOUNDED {
-            crossbeam::channel::bounded(CAPACITY)
+            crossbeam_channel::bounded(CAPACITY)
         } else {
-            crossbeam::channel::unbounded()
+            crossbeam_channel::unbounded()
         };
         Channel(s, r)
     }

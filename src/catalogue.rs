@@ -3,7 +3,7 @@
 //! second time.
 
 use crate::counter::{self, Counter, Counters};
-use crate::engine::{Engine, EngineKind, EngineResult, RunOptions, Verdict};
+use crate::engine::{Check, Engine, EngineKind, EngineResult, Verdict};
 use crate::lock::{LockCounter, Locks, RawLock};
 use crate::scenario::{BugClass, ScenarioSet, Subject};
 
@@ -95,14 +95,15 @@ impl Entry {
     /// Runs every scenario of this entry under `engine` and returns a verdict per scenario,
     /// with blind spots and skips applied.
     pub fn run(&self, engine: &Engine) -> Vec<EngineResult> {
-        self.run_with(engine, &RunOptions::default())
+        self.run_in(engine, &Check::new())
     }
-    /// [`Entry::run`] with run options (traces, progress, a time limit).
-    pub fn run_with(&self, engine: &Engine, opts: &RunOptions) -> Vec<EngineResult> {
+    /// [`Entry::run`] with the options and the cell time limit of `check`.
+    pub fn run_in(&self, engine: &Engine, check: &Check) -> Vec<EngineResult> {
         let kind = engine.kind();
-        let names = self.scenarios.names();
         if let Expect::Skip(why) = self.expectation(kind) {
-            return names
+            return self
+                .scenarios
+                .names()
                 .iter()
                 .enumerate()
                 .map(|(i, scenario)| {
@@ -112,18 +113,16 @@ impl Entry {
                 })
                 .collect();
         }
-        (0..names.len())
-            .map(|i| {
-                let mut r = engine.run_with(&self.scenarios, i, opts);
-                if r.verdict == Verdict::Passed
-                    && let Expect::Blind(why) = self.expectation(kind)
-                {
-                    r.verdict = Verdict::BlindSpot;
-                    r.note = format!("expected blind spot: {why}");
-                }
-                r
-            })
-            .collect()
+        let mut results = check.run_engine_set(engine, &self.scenarios);
+        for r in &mut results {
+            if r.verdict == Verdict::Passed
+                && let Expect::Blind(why) = self.expectation(kind)
+            {
+                r.verdict = Verdict::BlindSpot;
+                r.note = format!("expected blind spot: {why}");
+            }
+        }
+        results
     }
     /// The cell verdict of this entry under one engine, from its scenario results: a racy entry
     /// is caught if any scenario caught it; a correct entry takes its worst scenario.

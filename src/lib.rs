@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+#[cfg(feature = "cli")]
 pub mod benchsum;
 pub mod catalogue;
 pub mod counter;
@@ -36,7 +37,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod trace;
 
+pub use crate::engine::{Check, Results, check_all};
 pub use crate::engine::{Engine, EngineKind, EngineResult, Verdict};
 pub use crate::runtime::{DefaultRuntime, Loom, Runtime, Shuttle, Std};
-pub use crate::engine::{Check, Results, check_all};
 pub use crate::scenario::{BugClass, Failure, Outcome, Scenario, ScenarioSet, Subject, fail};

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use racelab::catalogue::{self, Entry};
-use racelab::engine::{self, Engine, EngineKind, Replay, Verdict};
+use racelab::engine::{self, Check, Engine, EngineKind, Replay, Verdict};
 use racelab::report::{Report, Row};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +35,32 @@ struct Cli {
     /// Stress budget per scenario, in milliseconds.
     #[arg(long, value_name = "MS", global = true)]
     stress_ms: Option<u64>,
+    /// Seed of the randomised engines (shuttle random and PCT, proptest).
+    #[arg(long, global = true)]
+    seed: Option<u64>,
+    /// Execution budget of every engine (shuttle runs, DFS schedules, proptest cases, loom
+    /// executions, stress rounds).
+    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: Option<u64>,
+    /// Time limit of each engine run (one scenario under one engine): `500ms`, `10s`, `2m`.
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_duration)]
+    time_limit: Option<std::time::Duration>,
+    /// Time limit of each matrix cell (all scenarios of an entry under one engine).
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_duration)]
+    cell_time_limit: Option<std::time::Duration>,
+    /// loom's preemption bound: a number, or `unbounded`.
+    #[arg(long, value_name = "N", global = true, value_parser = parse_bound)]
+    preemption_bound: Option<Option<usize>>,
+    /// PCT's adaptive budget: run until this confidence (0-1) for bugs of depth <= --pct-depth.
+    #[arg(long, value_name = "C", global = true, value_parser = parse_confidence)]
+    pct_confidence: Option<f64>,
+    /// The bug depth PCT's adaptive budget covers.
+    #[arg(long, value_name = "D", global = true, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=10))]
+    pct_depth: u64,
+    /// What counterexample traces record: `full` (every runtime operation), `story` (the
+    /// structures' own steps), `off`.
+    #[arg(long, value_name = "MODE", global = true, value_parser = parse_traces)]
+    traces: Option<racelab::engine::Traces>,
     /// No progress bar.
     #[arg(long, global = true)]
     no_progress: bool,
@@ -93,6 +119,49 @@ enum Command {
 
 /// A user error: printed as one line, exit code 2.
 struct UsageError(String);
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 10s, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1e3,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (ms, s or m)")),
+    };
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is out of range"))
+}
+
+fn parse_bound(s: &str) -> Result<Option<usize>, String> {
+    if s == "unbounded" {
+        return Ok(None);
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|_| format!("`{s}` is not a preemption bound (a number, or `unbounded`)"))
+}
+
+fn parse_confidence(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|c| *c > 0.0 && *c < 1.0)
+        .ok_or_else(|| format!("`{s}` is not a confidence strictly between 0 and 1"))
+}
+
+fn parse_traces(s: &str) -> Result<racelab::engine::Traces, String> {
+    use racelab::engine::Traces;
+    match s {
+        "full" => Ok(Traces::Full),
+        "story" => Ok(Traces::Story),
+        "off" => Ok(Traces::Off),
+        _ => Err(format!("unknown trace mode `{s}` (full, story or off)")),
+    }
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -177,7 +246,8 @@ fn selected(cli: &Cli) -> Result<Vec<Entry>, UsageError> {
     Ok(entries)
 }
 
-fn engines(cli: &Cli) -> Result<Vec<Engine>, UsageError> {
+/// The engines the flags select, and the check (budgets, seeds, limits, traces) they set.
+fn check(cli: &Cli) -> Result<(Vec<EngineKind>, Check), UsageError> {
     let kinds: Vec<EngineKind> = if cli.engine.is_empty() {
         EngineKind::ALL.to_vec()
     } else {
@@ -186,16 +256,36 @@ fn engines(cli: &Cli) -> Result<Vec<Engine>, UsageError> {
             .map(|s| s.trim().parse::<EngineKind>().map_err(UsageError))
             .collect::<Result<_, _>>()?
     };
-    Ok(kinds
-        .into_iter()
-        .map(|k| match (Engine::default_for(k), cli.stress_ms) {
-            (Engine::Stress(mut c), Some(ms)) => {
-                c.time_budget = std::time::Duration::from_millis(ms);
-                Engine::Stress(c)
-            }
-            (e, _) => e,
-        })
-        .collect())
+    let mut check = Check::new().engines(kinds.iter().copied());
+    if let Some(ms) = cli.stress_ms
+        && kinds.contains(&EngineKind::Stress)
+        && let Engine::Stress(mut c) = check.engine_of(EngineKind::Stress)
+    {
+        c.time_budget = std::time::Duration::from_millis(ms);
+        check = check.engine(Engine::Stress(c));
+    }
+    if let Some(seed) = cli.seed {
+        check = check.seed(seed);
+    }
+    if let Some(n) = cli.runs {
+        check = check.runs(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    if let Some(b) = cli.preemption_bound {
+        check = check.preemption_bound(b);
+    }
+    if let Some(c) = cli.pct_confidence {
+        check = check.pct_confidence(c, cli.pct_depth as usize);
+    }
+    if let Some(t) = cli.time_limit {
+        check = check.time_limit(t);
+    }
+    if let Some(t) = cli.cell_time_limit {
+        check = check.cell_time_limit(t);
+    }
+    if let Some(t) = cli.traces {
+        check = check.traces(t);
+    }
+    Ok((kinds, check))
 }
 
 fn list(entries: &[Entry]) {
@@ -216,7 +306,7 @@ fn list(entries: &[Entry]) {
 
 fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
     let entries = selected(cli)?;
-    let engines = engines(cli)?;
+    let (engines, check) = check(cli)?;
     // Progress goes to stdout: stderr is silenced while engines run (below).
     let bar = if cli.no_progress {
         ProgressBar::hidden()
@@ -230,13 +320,24 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
             .expect("static template"),
     );
+    let live = bar.clone();
+    let check = check.progress(move |p| {
+        live.set_message(format!(
+            "{} `{}`: {} executions",
+            p.engine,
+            p.scenario,
+            racelab::engine::stress::group(p.executions)
+        ))
+    });
     let start = Instant::now();
     let mut report = Report::default();
     let silence = SilenceStderr::new();
     for entry in &entries {
-        for engine in &engines {
-            bar.set_message(format!("{} × {}", entry.variant, engine.kind()));
-            report.rows.push(Row::run(entry, engine));
+        for &kind in &engines {
+            bar.set_message(format!("{} × {kind}", entry.variant));
+            report
+                .rows
+                .push(Row::run_in(entry, &check.engine_of(kind), &check));
             bar.inc(1);
         }
     }
@@ -247,7 +348,10 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
     println!("{}", report.matrix());
     println!(
         "cells: caught @N = first failure at execution N; seen k in N = stress rounds with the \
-         forbidden outcome; passed ×N = executions checked."
+         forbidden outcome; deadlock/hang @N = the stress watchdog's verdict in round N; \
+         passed ×N = executions checked, every run exhaustive within its bound; (budget) = \
+         sampled runs, not exhaustive; (capped) = a cap stopped a run early; not run = the \
+         engine could not run it (report.md gives each reason)."
     );
     for (entry, r, i) in report.counterexamples() {
         let c = r.counterexample.as_ref().expect("has one");

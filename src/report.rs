@@ -29,6 +29,7 @@
 use crate::catalogue::{Entry, Expect};
 use crate::engine::{EngineKind, EngineResult, Replay, Verdict};
 use crate::scenario::BugClass;
+#[cfg(feature = "cli")]
 use comfy_table::{Cell, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -49,7 +50,15 @@ pub struct Row {
 impl Row {
     /// Runs `entry` under `engine` and builds the row.
     pub fn run(entry: &Entry, engine: &crate::engine::Engine) -> Row {
-        let results = entry.run(engine);
+        Row::run_in(entry, engine, &crate::engine::Check::new())
+    }
+    /// [`Row::run`] with the options and cell time limit of `check`.
+    pub fn run_in(
+        entry: &Entry,
+        engine: &crate::engine::Engine,
+        check: &crate::engine::Check,
+    ) -> Row {
+        let results = entry.run_in(engine, check);
         let cell = entry.cell(&results);
         Row {
             entry: entry.clone(),
@@ -183,7 +192,8 @@ impl Report {
             .find(|r| r.engine == engine && r.entry.key() == entry.key())
     }
 
-    /// The detection matrix: variants × engines.
+    /// The detection matrix: variants × engines (feature `cli`).
+    #[cfg(feature = "cli")]
     pub fn matrix(&self) -> Table {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED);
@@ -343,7 +353,7 @@ impl Report {
                     r.executions,
                     r.first_failure_at.map_or("—".into(), |n| n.to_string()),
                     r.elapsed.as_secs_f64() * 1e3,
-                    r.message().unwrap_or(&r.note).replace('|', "\\|")
+                    r.summary().lines().next().unwrap_or("").replace('|', "\\|")
                 );
             }
         }

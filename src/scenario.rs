@@ -221,6 +221,29 @@ impl<R: Runtime> Scenario<R> {
     /// Then either declare what thread bodies return with
     /// [`observing`](ScenarioStart::observing), or add threads whose bodies return nothing;
     /// `observing` is only offered before the first thread, so no thread can be dropped by it.
+    ///
+    /// ```
+    /// use racelab::runtime::prelude::*;
+    /// use racelab::{Outcome, Scenario, Std};
+    /// use std::sync::atomic::Ordering::SeqCst;
+    /// let s = Scenario::<Std>::builder("two readers", || <Std as Runtime>::AtomicUsize::new(7))
+    ///     .observing::<usize>()
+    ///     .thread(|a| a.load(SeqCst))
+    ///     .thread(|a| a.load(SeqCst))
+    ///     .check(|_, seen| Outcome::ok(format!("{seen:?}")));
+    /// assert_eq!(s.threads(), 2);
+    /// assert_eq!(s.execute(), Outcome::ok("[7, 7]"));
+    /// ```
+    ///
+    /// Declaring observations after a thread would drop that thread (it happened, before this
+    /// builder was typed), so it does not compile:
+    ///
+    /// ```compile_fail
+    /// use racelab::{Outcome, Scenario, Std};
+    /// let _ = Scenario::<Std>::builder("x", || ())
+    ///     .thread(|_| ())
+    ///     .observing::<u8>();
+    /// ```
     pub fn builder<S, F>(name: impl Into<String>, setup: F) -> ScenarioStart<R, S>
     where
         S: Send + Sync + 'static,

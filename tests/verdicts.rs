@@ -125,7 +125,11 @@ fn threads_a_structure_spawns_past_loom_limit_are_not_run_with_the_number() {
     let r = Check::new().engines([EngineKind::Loom]).run(&Spawner);
     let r = r.iter().next().unwrap();
     assert_eq!(r.verdict, Verdict::NotRun, "{}", r.summary());
-    assert!(r.note.contains("needs 6 threads, the driver included"), "{}", r.note);
+    assert!(
+        r.note.contains("needs 6 threads, the driver included"),
+        "{}",
+        r.note
+    );
     Check::new()
         .engines([EngineKind::ShuttleRandom, EngineKind::ShuttlePct])
         .run(&Spawner)
@@ -159,22 +163,25 @@ impl Subject for Fence {
 #[test]
 fn a_panic_inside_the_checker_is_an_error_and_the_users_own_panic_is_caught() {
     for kind in [EngineKind::Loom, EngineKind::ShuttleRandom] {
-        let e = Check::new()
-            .engines([kind])
-            .run(&Fence { relaxed: true });
+        let e = Check::new().engines([kind]).run(&Fence { relaxed: true });
         let e = e.iter().next().unwrap();
         assert_eq!(e.verdict, Verdict::Error, "{kind}: {}", e.summary());
-        assert!(e.note.contains("no such thing as a relaxed fence"), "{}", e.note);
+        assert!(
+            e.note.contains("no such thing as a relaxed fence"),
+            "{}",
+            e.note
+        );
         assert!(e.note.contains("failed inside its own code"), "{}", e.note);
 
-        let u = Check::new()
-            .engines([kind])
-            .run(&Fence { relaxed: false });
+        let u = Check::new().engines([kind]).run(&Fence { relaxed: false });
         let u = u.iter().next().unwrap();
         // Before: "deadlock" in the text made it a deadlock. The class comes from where it
         // started (the user's code), not from its words.
         u.assert_caught_class(BugClass::Panic);
-        assert_eq!(u.counterexample.as_ref().unwrap().thread.as_deref(), Some("T1"));
+        assert_eq!(
+            u.counterexample.as_ref().unwrap().thread.as_deref(),
+            Some("T1")
+        );
         assert!(
             u.counterexample
                 .as_ref()
@@ -262,12 +269,10 @@ fn a_dfs_pass_that_stopped_at_its_budget_says_so() {
 /// A DFS that enumerates everything says it is exhaustive.
 #[test]
 fn a_dfs_that_finishes_is_exhaustive() {
-    let r = Check::new()
-        .engines([EngineKind::ShuttleDfs])
-        .run(&Adders {
-            threads: 2,
-            racy: false,
-        });
+    let r = Check::new().engines([EngineKind::ShuttleDfs]).run(&Adders {
+        threads: 2,
+        racy: false,
+    });
     let r = r.iter().next().unwrap();
     assert!(r.passed_exhaustively(), "{}", r.summary());
     assert_eq!(r.to_json()["bound"]["complete"], true);
@@ -441,7 +446,10 @@ fn a_cell_time_limit_is_shared_by_the_scenarios() {
         .cell_time_limit(Duration::from_millis(300))
         .run(&Two);
     let first = &r.results[0];
-    assert_eq!(first.bound, Some(Bound::Cap(Cap::CellTime(Duration::from_millis(300)))));
+    assert_eq!(
+        first.bound,
+        Some(Bound::Cap(Cap::CellTime(Duration::from_millis(300))))
+    );
     let second = &r.results[1];
     assert_eq!(second.verdict, Verdict::NotRun, "{}", second.summary());
     assert!(second.note.contains("cell time limit"));
@@ -551,19 +559,21 @@ fn a_condvar_deadlock_names_the_condvar_everywhere_and_stress_releases_it() {
         assert!(m.contains("T2 waits on condvar"), "{}: {m}", r.engine);
     }
     let stress = results.of(EngineKind::Stress).next().unwrap();
-    assert!(stress.note.contains("2 released, 0 left behind"), "{}", stress.note);
+    assert!(
+        stress.note.contains("2 released, 0 left behind"),
+        "{}",
+        stress.note
+    );
 }
 
 // ---- 5. Automatic traces -------------------------------------------------------------------
 
 #[test]
 fn traces_record_every_runtime_operation_with_threads_and_locations() {
-    let r = Check::new()
-        .engines([EngineKind::Proptest])
-        .run(&Adders {
-            threads: 2,
-            racy: true,
-        });
+    let r = Check::new().engines([EngineKind::Proptest]).run(&Adders {
+        threads: 2,
+        racy: true,
+    });
     let c = r.results[0].counterexample.as_ref().unwrap();
     let t = c.trace.to_string();
     assert!(t.contains("main:   spawn T1"), "{t}");
@@ -572,17 +582,22 @@ fn traces_record_every_runtime_operation_with_threads_and_locations() {
     assert!(t.contains("tests/verdicts.rs:"), "{t}");
     assert!(t.contains("main:   joined T2"), "{t}");
 
-    let q = Check::new()
-        .engines([EngineKind::ShuttleRandom])
-        .run(&Abba);
-    let t = q.results[0].counterexample.as_ref().unwrap().trace.to_string();
+    let q = Check::new().engines([EngineKind::ShuttleRandom]).run(&Abba);
+    let t = q.results[0]
+        .counterexample
+        .as_ref()
+        .unwrap()
+        .trace
+        .to_string();
     assert!(t.contains("lock#1 acquired"), "{t}");
     assert!(t.contains("condvar#1.wait (releases lock#3)"), "{t}");
 }
 
 #[test]
 fn traces_can_be_switched_off_or_to_the_story_only() {
-    let racy = racelab::catalogue::find("LoadStoreCounter").unwrap().scenarios;
+    let racy = racelab::catalogue::find("LoadStoreCounter")
+        .unwrap()
+        .scenarios;
     let off = Check::new()
         .engines([EngineKind::ShuttleRandom])
         .traces(Traces::Off)
@@ -633,7 +648,12 @@ fn result_fields_mean_the_same_on_every_engine() {
             assert_eq!(r.engine, EngineKind::Stress, "only stress may miss it");
             continue;
         };
-        assert!(at >= 1 && at <= r.executions, "{}: {at} of {}", r.engine, r.executions);
+        assert!(
+            at >= 1 && at <= r.executions,
+            "{}: {at} of {}",
+            r.engine,
+            r.executions
+        );
         let c = r.counterexample.as_ref().unwrap();
         match r.engine {
             EngineKind::Stress => {
@@ -772,7 +792,10 @@ fn a_parameterised_subject_sweeps_sizes_and_replays_its_failure() {
         let results = Check::new()
             .engines([EngineKind::ShuttleRandom, EngineKind::Loom])
             .run(&subject);
-        results.assert_caught_by(&[EngineKind::ShuttleRandom, EngineKind::Loom], BugClass::LostUpdate);
+        results.assert_caught_by(
+            &[EngineKind::ShuttleRandom, EngineKind::Loom],
+            BugClass::LostUpdate,
+        );
         for r in &results {
             let token = r.replay_token().unwrap();
             let again = Check::new().replay(&subject, &token).unwrap();

@@ -204,17 +204,27 @@ impl Check {
 
     /// Runs every scenario of `set` under every selected engine.
     pub fn run_set(&self, set: &ScenarioSet) -> Results {
-        self.run_built(&Built {
-            std: set.std(),
-            loom: set.loom(),
-            shuttle: set.shuttle(),
-        })
+        self.run_built(&Built::set(set))
     }
 
     /// Runs the scenarios of `subject` under one engine: one matrix cell, with the cell time
     /// limit applied.
     pub fn run_engine<T: Subject>(&self, engine: &Engine, subject: &T) -> Vec<EngineResult> {
         self.cell(engine, &Built::of(subject))
+    }
+
+    /// [`Check::run_engine`] for a scenario set.
+    pub fn run_engine_set(&self, engine: &Engine, set: &ScenarioSet) -> Vec<EngineResult> {
+        self.cell(engine, &Built::set(set))
+    }
+
+    /// The configured engine of `kind`, or its default.
+    pub fn engine_of(&self, kind: EngineKind) -> Engine {
+        self.engines
+            .iter()
+            .find(|e| e.kind() == kind)
+            .cloned()
+            .unwrap_or_else(|| Engine::default_for(kind))
     }
 
     fn run_built(&self, built: &Built) -> Results {
@@ -304,6 +314,14 @@ impl Built {
             std: subject.scenarios(),
             loom: subject.scenarios(),
             shuttle: subject.scenarios(),
+        }
+    }
+
+    fn set(set: &ScenarioSet) -> Built {
+        Built {
+            std: set.std(),
+            loom: set.loom(),
+            shuttle: set.shuttle(),
         }
     }
 

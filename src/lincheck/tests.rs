@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crossbeam::queue::ArrayQueue;
+use crossbeam_queue::ArrayQueue;
 
 use super::*;
 

@@ -12,8 +12,8 @@
 
 use super::{CapacityError, PopError, PushError, Queue, Wait, bounded_capacity};
 use crate::runtime::{Runtime, Std};
-use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender, TrySendError};
-use crossbeam::queue::{ArrayQueue, SegQueue};
+use crossbeam_channel::{self as channel, Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_queue::{ArrayQueue, SegQueue};
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::atomic::{AtomicBool, AtomicUsize};

@@ -523,13 +523,13 @@ impl Ctx {
     }
 
     fn push(&mut self, thread: usize, kind: EventKind, at: Loc) {
+        self.push_at(thread, kind, Some(at));
+    }
+
+    fn push_at(&mut self, thread: usize, kind: EventKind, at: Option<Loc>) {
         if self.mode == TraceMode::Full {
-            let at = self.threads.get(thread).and_then(|t| t.at).unwrap_or(at);
-            self.events.push(Event {
-                thread,
-                kind,
-                at: Some(at),
-            });
+            let at = self.threads.get(thread).and_then(|t| t.at).or(at);
+            self.events.push(Event { thread, kind, at });
         }
     }
 
@@ -1268,11 +1268,9 @@ impl<G, B: Checker> ModelGuard<G, B> {
 }
 
 impl<G, B: Checker> Drop for ModelGuard<G, B> {
-    #[track_caller]
     fn drop(&mut self) {
         let Some(g) = self.inner.take() else { return };
         if active() && !std::thread::panicking() {
-            let at = Location::caller();
             harness(|| {
                 let t = tid::<B>();
                 let (obj, shared) = (self.obj, self.shared);
@@ -1291,7 +1289,9 @@ impl<G, B: Checker> Drop for ModelGuard<G, B> {
                     } else {
                         LockOp::Released
                     };
-                    c.push(t, EventKind::Lock { obj, op }, at);
+                    // A guard's drop has no caller location worth printing (it would name
+                    // the drop glue), so the release is printed without one.
+                    c.push_at(t, EventKind::Lock { obj, op }, None);
                 });
             });
         }
