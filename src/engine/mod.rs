@@ -820,7 +820,7 @@ pub(crate) struct ModelRun {
     /// Stop after this many executions (checked before each).
     pub max_executions: Option<u64>,
     /// The cap that stopped the run, if one did.
-    pub stopped: Mutex<Option<Cap>>,
+    pub stopped: std::sync::OnceLock<Cap>,
     /// The most threads and decision steps seen in one execution (for PCT's bound).
     pub threads_seen: AtomicUsize,
     pub steps_seen: AtomicU64,
@@ -849,7 +849,7 @@ impl ModelRun {
             start,
             deadline: limit.map(|d| (start + d, d)),
             max_executions,
-            stopped: Mutex::new(None),
+            stopped: std::sync::OnceLock::new(),
             threads_seen: AtomicUsize::new(0),
             steps_seen: AtomicU64::new(0),
             progress: opts.progress.clone(),
@@ -867,8 +867,8 @@ impl ModelRun {
 
     /// The cap that should stop the run before another execution starts, if any.
     pub fn over_budget(&self) -> Option<Cap> {
-        if let Some(c) = *lock(&self.stopped) {
-            return Some(c);
+        if let Some(c) = self.stopped.get() {
+            return Some(*c);
         }
         let cap = if self.max_executions.is_some_and(|m| self.executions() >= m) {
             Some(Cap::Executions(self.max_executions.unwrap_or(0)))
@@ -877,10 +877,7 @@ impl ModelRun {
                 .filter(|(at, _)| Instant::now() >= *at)
                 .map(|(_, d)| Cap::Time(d))
         };
-        if cap.is_some() {
-            *lock(&self.stopped) = cap;
-        }
-        cap
+        cap.map(|c| *self.stopped.get_or_init(|| c))
     }
 
     /// Calls the progress callback if 200 ms have passed since the last call (or `force`).
@@ -924,9 +921,14 @@ impl ModelRun {
             let outcome = scenario.inner.execute_model();
             model::harness(|| {
                 let Some(outcome) = outcome else { return };
-                *lock(&run.histogram)
-                    .entry(outcome.key().to_string())
-                    .or_default() += 1;
+                let mut h = lock(&run.histogram);
+                match h.get_mut(outcome.key()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        h.insert(outcome.key().to_string(), 1);
+                    }
+                }
+                drop(h);
                 if let Outcome::Forbidden { class, message } = outcome {
                     model::fail_and_stop(class, message, None);
                 }
@@ -987,12 +989,12 @@ pub(crate) fn conclude(
     }
     let payload = match outcome {
         Ok(()) => {
-            return Ending::Passed(lock(&run.stopped).map(Bound::Cap));
+            return Ending::Passed(run.stopped.get().copied().map(Bound::Cap));
         }
         Err(p) => p,
     };
     if let Some(Signal::Stop) = payload.downcast_ref::<Signal>() {
-        return match *lock(&run.stopped) {
+        return match run.stopped.get().copied() {
             Some(c) => Ending::Passed(Some(Bound::Cap(c))),
             None => Ending::Error("racelab stopped the execution without recording why".into()),
         };

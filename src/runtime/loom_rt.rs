@@ -197,7 +197,7 @@ impl Checker for Loom {
     fn raw_fence(o: Ordering) {
         loom::sync::atomic::fence(o)
     }
-    fn tid() -> usize {
+    fn key() -> usize {
         TID.with(Cell::get)
     }
     fn set_tid(t: usize) {
@@ -299,7 +299,7 @@ impl Runtime for Loom {
         model::current::<Loom>()
     }
     fn thread_index() -> Option<usize> {
-        <Loom as Checker>::index()
+        model::index::<Loom>()
     }
     fn set_thread_index(index: Option<usize>) {
         model::set_index::<Loom>(index)

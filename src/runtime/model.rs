@@ -85,9 +85,12 @@ pub trait Checker: Sized + Send + Sync + 'static {
     fn raw_spin_loop();
     /// `fence`.
     fn raw_fence(o: Ordering);
-    /// The calling model thread's id in the execution context (a checker thread-local).
-    fn tid() -> usize;
-    /// Sets it.
+    /// A number that identifies the calling model thread in this execution, cheap to read
+    /// (loom: a thread-local racelab sets; shuttle: the task id). The context maps it to the
+    /// thread's id.
+    fn key() -> usize;
+    /// Called first thing on a new thread with its id (loom stores it in the thread-local that
+    /// `key` reads; shuttle has its task id already).
     fn set_tid(t: usize);
     /// The calling thread's scenario index (a checker thread-local).
     fn index() -> Option<usize>;
@@ -327,8 +330,10 @@ pub(crate) struct Ctx {
     pub cap: Option<CapHit>,
     /// How the current execution ends itself (the backend's `stop_execution`).
     stop: fn() -> !,
-    /// The calling model thread's id (the backend's thread-local).
-    tid: fn() -> usize,
+    /// The calling model thread's key (the backend's `key`).
+    key: fn() -> usize,
+    /// key → thread id.
+    keys: Vec<usize>,
 }
 
 std::thread_local! {
@@ -361,8 +366,8 @@ fn with<U>(f: impl FnOnce(&mut Ctx) -> U) -> Option<U> {
 
 /// Starts a context for an engine run on this OS thread.
 pub(crate) fn begin<B: Checker>(mode: TraceMode, max_ops: u64) {
-    let (checker, stop, tid): (_, fn() -> !, fn() -> usize) =
-        (B::CHECKER, B::stop_execution, B::tid);
+    let (checker, stop, key): (_, fn() -> !, fn() -> usize) =
+        (B::CHECKER, B::stop_execution, B::key);
     CTX.with(|c| {
         *c.borrow_mut() = Some(Ctx {
             checker,
@@ -377,7 +382,8 @@ pub(crate) fn begin<B: Checker>(mode: TraceMode, max_ops: u64) {
             failure: None,
             cap: None,
             stop,
-            tid,
+            key,
+            keys: Vec::new(),
         })
     });
     ACTIVE.with(|a| a.set(true));
@@ -410,6 +416,7 @@ pub(crate) fn new_execution() {
             at: None,
         });
         c.objects.clear();
+        c.keys.clear();
         c.counts = [0; 5];
         c.ops = 0;
         c.stopping = false;
@@ -460,7 +467,7 @@ pub(crate) fn cap_and_stop(cap: CapHit) -> ! {
 pub(crate) fn record_user(op: String) {
     with(|c| {
         if c.mode != TraceMode::Off {
-            let thread = (c.tid)();
+            let thread = c.current();
             c.events.push(Event {
                 thread,
                 kind: EventKind::User(op),
@@ -472,16 +479,33 @@ pub(crate) fn record_user(op: String) {
 
 #[inline]
 fn tid<B: Checker>() -> usize {
-    B::tid()
+    let k = B::key();
+    with(|c| c.tid_of(k)).unwrap_or(k)
 }
 
 impl Ctx {
+    fn tid_of(&self, key: usize) -> usize {
+        self.keys.get(key).copied().unwrap_or(key)
+    }
+
+    fn current(&self) -> usize {
+        self.tid_of((self.key)())
+    }
+
+    fn map_key(&mut self, key: usize, tid: usize) {
+        if self.keys.len() <= key {
+            let n = self.keys.len();
+            self.keys.extend(n..=key);
+        }
+        self.keys[key] = tid;
+    }
+
     fn record(&mut self, class: BugClass, message: String, location: Option<String>) {
         if self.failure.is_some() {
             return;
         }
         self.stopping = true;
-        let t = (self.tid)();
+        let t = self.current();
         let trace = self.trace();
         let thread = trace.threads.get(t).cloned();
         self.failure = Some(Recorded {
@@ -725,30 +749,36 @@ impl<A, B: Checker> ModelAtomic<A, B> {
             return f(&self.inner);
         }
         harness(|| {
-            count_op();
-            let t = tid::<B>();
+            // One look at the context: count the operation, and see whether it is traced.
+            let full = match with(|c| (!c.stopping && c.count_op(), c.mode == TraceMode::Full)) {
+                Some((true, _)) => cap_and_stop(CapHit::Ops(with(|c| c.max_ops).unwrap_or(0))),
+                Some((false, full)) => full,
+                None => false,
+            };
+            let t = if full { tid::<B>() } else { 0 };
             let v = checker(|| f(&self.inner));
+            if !full {
+                return v;
+            }
             with(|c| {
-                if c.mode == TraceMode::Full {
-                    let mut kind = event(&v);
-                    let loom = c.checker == "loom";
-                    if let Some(o) = c.obj(self.id) {
-                        match &mut kind {
-                            EventKind::Load { value, stale, .. }
-                                if loom && o.last.is_some_and(|l| l != *value) =>
-                            {
-                                *stale = o.last;
-                            }
-                            EventKind::Store { value, .. } => o.last = Some(*value),
-                            EventKind::Rmw { new: Some(n), .. } => o.last = Some(*n),
-                            EventKind::Cas {
-                                new, result: Ok(_), ..
-                            } => o.last = Some(*new),
-                            _ => {}
+                let mut kind = event(&v);
+                let loom = c.checker == "loom";
+                if let Some(o) = c.obj(self.id) {
+                    match &mut kind {
+                        EventKind::Load { value, stale, .. }
+                            if loom && o.last.is_some_and(|l| l != *value) =>
+                        {
+                            *stale = o.last;
                         }
+                        EventKind::Store { value, .. } => o.last = Some(*value),
+                        EventKind::Rmw { new: Some(n), .. } => o.last = Some(*n),
+                        EventKind::Cas {
+                            new, result: Ok(_), ..
+                        } => o.last = Some(*new),
+                        _ => {}
                     }
-                    c.push(t, kind, at);
                 }
+                c.push(t, kind, at);
             });
             v
         })
@@ -1618,6 +1648,8 @@ where
         let raw = checker(|| {
             B::raw_spawn(move || {
                 B::set_tid(child);
+                let key = B::key();
+                with(|c| c.map_key(key, child));
                 let seq = panic_seq();
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| user(f)));
                 let r = match r {
@@ -1746,8 +1778,10 @@ pub(crate) fn park<B: Checker>() {
 
 /// Sets the calling thread's scenario index, in the checker's thread-local and the registry.
 pub(crate) fn set_index<B: Checker>(index: Option<usize>) {
-    B::set_index(index);
-    if active() {
+    if !active() {
+        return B::set_index(index);
+    }
+    {
         let t = tid::<B>();
         with(|c| {
             if let Some(r) = c.threads.get_mut(t) {
@@ -1755,6 +1789,16 @@ pub(crate) fn set_index<B: Checker>(index: Option<usize>) {
             }
         });
     }
+}
+
+/// The calling thread's scenario index: from the registry during an engine run, else from the
+/// checker's thread-local.
+pub(crate) fn index<B: Checker>() -> Option<usize> {
+    if !active() {
+        return B::index();
+    }
+    let t = tid::<B>();
+    with(|c| c.threads.get(t).and_then(|r| r.index)).flatten()
 }
 
 /// Runs `f` (a composite primitive's body) attributing its operations to `at`, the caller of

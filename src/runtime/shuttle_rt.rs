@@ -25,7 +25,6 @@ pub struct Shuttle;
 
 shuttle::thread_local! {
     static THREAD_INDEX: Cell<Option<usize>> = Cell::new(None);
-    static TID: Cell<usize> = Cell::new(0);
 }
 
 super::delegate_atomics!(
@@ -120,12 +119,11 @@ impl Checker for Shuttle {
     fn raw_fence(o: Ordering) {
         shuttle::sync::atomic::fence(o)
     }
-    fn tid() -> usize {
-        TID.with(Cell::get)
+    fn key() -> usize {
+        // shuttle's thread-locals cost a hash-map lookup; its task id is a field read.
+        shuttle::current::get_current_task().map_or(0, usize::from)
     }
-    fn set_tid(t: usize) {
-        TID.with(|c| c.set(t))
-    }
+    fn set_tid(_: usize) {}
     fn index() -> Option<usize> {
         THREAD_INDEX.with(Cell::get)
     }
@@ -227,7 +225,7 @@ impl Runtime for Shuttle {
         model::current::<Shuttle>()
     }
     fn thread_index() -> Option<usize> {
-        <Shuttle as Checker>::index()
+        model::index::<Shuttle>()
     }
     fn set_thread_index(index: Option<usize>) {
         model::set_index::<Shuttle>(index)
