@@ -6,7 +6,9 @@
 #![cfg(unix)]
 
 use racelab::runtime::prelude::*;
-use racelab::{BugClass, Outcome, Scenario, Subject, check_all, fail};
+use racelab::engine::{Check, Engine, StressConfig};
+use racelab::{BugClass, Outcome, Scenario, Subject, fail};
+use std::time::Duration;
 use std::io::Read;
 use std::sync::atomic::Ordering::SeqCst;
 
@@ -54,7 +56,14 @@ fn check_all_prints_nothing_on_stderr() {
     assert!(saved >= 0);
     // SAFETY: as above.
     assert!(unsafe { libc::dup2(file.as_raw_fd(), 2) } >= 0);
-    let results = check_all(&Noisy);
+    // `check_all(&s)` is `Check::new().run(&s)`; only stress's budget and watchdog are shortened.
+    let results = Check::new()
+        .engine(Engine::Stress(StressConfig {
+            time_budget: Duration::from_millis(200),
+            watchdog: Duration::from_millis(300),
+            ..StressConfig::default()
+        }))
+        .run(&Noisy);
     // SAFETY: `saved` is the duplicate of the original fd 2.
     unsafe {
         libc::dup2(saved, 2);

@@ -492,14 +492,18 @@ impl Guarantee {
 impl fmt::Display for Guarantee {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(p) = &self.pct {
+            let conf = if p.confidence > 0.999 {
+                "> 99.9%".to_string()
+            } else {
+                percent(p.confidence)
+            };
             write!(
                 f,
-                "PCT d={} n={} k={}: each run ≥ {}, so {:.1}% confidence for a depth-≤{} bug; ",
+                "PCT d={} n={} k={}: each run ≥ {}, so {conf} confidence for a depth-≤{} bug; ",
                 p.depth,
                 p.threads,
                 p.steps,
                 probability(p.per_run),
-                p.confidence * 100.0,
                 p.depth
             )?;
         }
@@ -616,6 +620,21 @@ pub struct Counterexample {
     /// Counted on the full trace, the same way on every model engine; `None` under stress (no
     /// schedule is known) and when traces are not [`TraceMode::Full`].
     pub preemptions: Option<usize>,
+}
+
+impl Counterexample {
+    /// A failure with no trace, thread, location or replay (what real threads give).
+    pub fn untraced(class: BugClass, message: String) -> Counterexample {
+        Counterexample {
+            class,
+            message,
+            thread: None,
+            location: None,
+            replay: None,
+            trace: Trace::default(),
+            preemptions: None,
+        }
+    }
 }
 
 /// The result of running one scenario under one engine.
@@ -1007,13 +1026,8 @@ pub(crate) fn conclude(
             let lower = message.to_lowercase();
             let caught = |class: BugClass, text: String| {
                 Ending::Caught(Counterexample {
-                    class,
-                    message: text,
-                    thread: None,
-                    location: None,
-                    replay: None,
-                    preemptions: None,
                     trace: trace.clone(),
+                    ..Counterexample::untraced(class, text)
                 })
             };
             if lower.contains("deadlock") {

@@ -13,8 +13,7 @@
 
 use super::shuttle::run_with;
 use super::{
-    Bound, Cap, Ending, EngineKind, EngineResult, Guarantee, ModelRun, Replay, RunOptions, Verdict,
-    apply,
+    Bound, Cap, Ending, EngineKind, EngineResult, Guarantee, ModelRun, RunOptions, Verdict, apply,
 };
 use crate::runtime::Shuttle;
 use crate::scenario::Scenario;
@@ -143,13 +142,7 @@ fn run_choices_with(
     if let Some(p) = parent {
         p.fetch_add(run.executions(), Ordering::Relaxed);
     }
-    let mut r = EngineResult::empty(EngineKind::Proptest, scenario.name());
-    r.executions = run.executions();
-    r.elapsed = out.elapsed;
-    r.histogram = run.histogram();
-    let schedule = out.schedule;
-    apply(&mut r, out.ending, || Some(Replay::Shuttle(schedule)));
-    r
+    out.result(EngineKind::Proptest, scenario.name(), &run)
 }
 
 /// Searches for a failing schedule with proptest with default options, then shrinks it.

@@ -216,6 +216,20 @@ pub(crate) struct Output {
     pub reached: bool,
 }
 
+impl Output {
+    /// The result of the run: its executions, time, histogram, and how it ended, with the
+    /// failing schedule as its replay.
+    pub(crate) fn result(self, engine: EngineKind, scenario: &str, run: &ModelRun) -> EngineResult {
+        let mut r = EngineResult::empty(engine, scenario);
+        r.executions = run.executions();
+        r.elapsed = self.elapsed;
+        r.histogram = run.histogram();
+        let schedule = self.schedule;
+        apply(&mut r, self.ending, || Some(Replay::Shuttle(schedule)));
+        r
+    }
+}
+
 /// Runs `scenario` under `scheduler` (wrapped in [`Recording`]) for the run `run`. Shared by
 /// every shuttle-based engine.
 pub(crate) fn run_with<S: Scheduler + 'static>(
@@ -315,12 +329,8 @@ pub fn run(
             None,
         ),
     };
-    let mut r = EngineResult::empty(engine, scenario.name());
-    r.executions = run.executions();
-    r.elapsed = out.elapsed;
-    r.histogram = run.histogram();
-    let schedule = out.schedule;
-    apply(&mut r, out.ending, || Some(Replay::Shuttle(schedule)));
+    let reached = out.reached;
+    let mut r = out.result(engine, scenario.name(), &run);
     if r.verdict == Verdict::Passed {
         let budget_used = r.bound == Some(Bound::Cap(Cap::Executions(cfg.iterations as u64)));
         match mode {
@@ -332,7 +342,7 @@ pub fn run(
                 }
             }
             Mode::Random | Mode::Pct => {
-                if out.reached {
+                if reached {
                     r.bound = Some(Bound::Confidence {
                         confidence: adaptive.map_or(0.0, |a| a.0),
                         depth: cfg.depth,
@@ -432,11 +442,5 @@ pub fn replay(
     let opts = RunOptions::default();
     let run = ModelRun::new(engine, scenario.name(), None, Some(1), &opts);
     let out = run_with(scenario, scheduler, usize::MAX / 2, &run, &opts, None);
-    let mut r = EngineResult::empty(engine, scenario.name());
-    r.executions = run.executions();
-    r.elapsed = out.elapsed;
-    r.histogram = run.histogram();
-    let s = out.schedule;
-    apply(&mut r, out.ending, || Some(Replay::Shuttle(s)));
-    Ok(r)
+    Ok(out.result(engine, scenario.name(), &run))
 }

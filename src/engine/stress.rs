@@ -426,15 +426,7 @@ pub fn run(scenario: &Scenario<Std>, cfg: &StressConfig, opts: &RunOptions) -> E
         r.verdict = Verdict::Caught;
         r.first_failure_at = Some(st.round);
         r.time_to_failure = Some(raw.elapsed);
-        r.counterexample = Some(Counterexample {
-            class,
-            message,
-            thread: None,
-            location: None,
-            replay: None,
-            trace: Default::default(),
-            preemptions: None,
-        });
+        r.counterexample = Some(Counterexample::untraced(class, message));
         r.note = format!(
             "watchdog: round {} made no progress for {:?}; {} of {} threads were stuck, {} released, {} left behind (blocked in a lock or a join: a real thread cannot be stopped)",
             st.round,
@@ -451,15 +443,7 @@ pub fn run(scenario: &Scenario<Std>, cfg: &StressConfig, opts: &RunOptions) -> E
             r.verdict = Verdict::Caught;
             r.first_failure_at = Some(round);
             r.time_to_failure = Some(at);
-            r.counterexample = Some(Counterexample {
-                class,
-                message,
-                thread: None,
-                location: None,
-                replay: None,
-                trace: Default::default(),
-                preemptions: None,
-            });
+            r.counterexample = Some(Counterexample::untraced(class, message));
         }
         None => {
             r.verdict = Verdict::Passed;

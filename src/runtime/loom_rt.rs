@@ -1,7 +1,6 @@
 //! [`Loom`]: loom's exhaustive C11 model checker.
 
-use super::model::{self, Checker, ModelAtomic, ModelCell, ModelCondvar, ModelMutex, ModelRwLock};
-use super::{CondvarApi, MutexGuard, Runtime};
+use super::model::{self, Checker};
 use loom::sync::atomic::{
     AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicPtr, AtomicU8,
     AtomicU16, AtomicU32, AtomicU64, AtomicUsize,
@@ -11,9 +10,7 @@ use loom::thread::JoinHandle;
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
-use std::panic::Location;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 /// loom's primitives. Only usable inside a loom model (see [`crate::engine::loom`]).
 ///
@@ -219,95 +216,4 @@ impl Checker for Loom {
     }
 }
 
-impl CondvarApi<Loom> for ModelCondvar<Loom> {
-    fn new() -> Self {
-        ModelCondvar::make()
-    }
-    #[track_caller]
-    fn wait<'a, T: Send + 'static>(&self, g: MutexGuard<'a, Loom, T>) -> MutexGuard<'a, Loom, T> {
-        self.wait_guard(g, Location::caller())
-    }
-    #[track_caller]
-    fn wait_timeout<'a, T: Send + 'static>(
-        &self,
-        g: MutexGuard<'a, Loom, T>,
-        _timeout: Duration,
-    ) -> (MutexGuard<'a, Loom, T>, bool) {
-        (self.wait_guard(g, Location::caller()), false)
-    }
-    #[track_caller]
-    fn notify_one(&self) {
-        self.notify(false, Location::caller())
-    }
-    #[track_caller]
-    fn notify_all(&self) {
-        self.notify(true, Location::caller())
-    }
-}
-
-impl Runtime for Loom {
-    const NAME: &'static str = "loom";
-    const MODEL: bool = true;
-    type AtomicU8 = ModelAtomic<AtomicU8, Loom>;
-    type AtomicU16 = ModelAtomic<AtomicU16, Loom>;
-    type AtomicU32 = ModelAtomic<AtomicU32, Loom>;
-    type AtomicU64 = ModelAtomic<AtomicU64, Loom>;
-    type AtomicUsize = ModelAtomic<AtomicUsize, Loom>;
-    type AtomicI8 = ModelAtomic<AtomicI8, Loom>;
-    type AtomicI16 = ModelAtomic<AtomicI16, Loom>;
-    type AtomicI32 = ModelAtomic<AtomicI32, Loom>;
-    type AtomicI64 = ModelAtomic<AtomicI64, Loom>;
-    type AtomicIsize = ModelAtomic<AtomicIsize, Loom>;
-    type AtomicBool = ModelAtomic<AtomicBool, Loom>;
-    type AtomicPtr<T: 'static> = ModelAtomic<AtomicPtr<T>, Loom>;
-    type Mutex<T: Send + 'static> = ModelMutex<Mutex<T>, Loom>;
-    type ParkingLotMutex<T: Send + 'static> = ModelMutex<Mutex<T>, Loom>;
-    type RwLock<T: Send + Sync + 'static> = ModelRwLock<RwLock<T>, Loom>;
-    type Condvar = ModelCondvar<Loom>;
-    type Barrier = super::sync::Barrier<Loom>;
-    type Once = super::sync::Once<Loom>;
-    type Arc<T: Send + Sync + 'static> = PanicSafe<Arc<T>>;
-    type UnsafeCell<T: Send + 'static> = ModelCell<loom::cell::UnsafeCell<T>, Loom>;
-    type JoinHandle<T: Send + 'static> = model::ModelJoinHandle<T, Loom>;
-    type Thread = model::ModelThread<Loom>;
-
-    #[track_caller]
-    fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        model::spawn::<Loom, F, T>(f)
-    }
-    #[track_caller]
-    fn yield_now() {
-        model::yield_now::<Loom>(false)
-    }
-    #[track_caller]
-    fn spin_loop() {
-        model::yield_now::<Loom>(true)
-    }
-    #[track_caller]
-    fn fence(order: Ordering) {
-        model::fence::<Loom>(order)
-    }
-    #[track_caller]
-    fn park() {
-        model::park::<Loom>()
-    }
-    fn current() -> Self::Thread {
-        model::current::<Loom>()
-    }
-    fn thread_index() -> Option<usize> {
-        model::index::<Loom>()
-    }
-    fn set_thread_index(index: Option<usize>) {
-        model::set_index::<Loom>(index)
-    }
-    fn thread_token() -> usize {
-        <Loom as Checker>::token()
-    }
-    fn attributed<U>(at: &'static Location<'static>, f: impl FnOnce() -> U) -> U {
-        model::attributed::<Loom, U>(at, f)
-    }
-}
+super::model::model_runtime!(Loom, loom::sync::atomic, arc = PanicSafe<Arc<T>>, cell = loom::cell::UnsafeCell<T>);

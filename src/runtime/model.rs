@@ -1916,3 +1916,114 @@ pub(crate) fn record_cap(cap: CapHit) {
         }
     });
 }
+
+/// The `Runtime` impl of a checker (and its condvar's `CondvarApi`), the same for loom and
+/// shuttle but for the backend's own `Arc` and cell: every primitive is a model wrapper.
+macro_rules! model_runtime {
+    ($rt:ident, $($atomics:ident)::+, arc = $arc:ty, cell = $cell:ty) => {
+        impl $crate::runtime::CondvarApi<$rt> for $crate::runtime::model::ModelCondvar<$rt> {
+            fn new() -> Self {
+                $crate::runtime::model::ModelCondvar::make()
+            }
+            #[track_caller]
+            fn wait<'a, T: Send + 'static>(
+                &self,
+                g: $crate::runtime::MutexGuard<'a, $rt, T>,
+            ) -> $crate::runtime::MutexGuard<'a, $rt, T> {
+                self.wait_guard(g, ::std::panic::Location::caller())
+            }
+            /// Never times out: a model has no clock (see `CondvarApi::wait_timeout`).
+            #[track_caller]
+            fn wait_timeout<'a, T: Send + 'static>(
+                &self,
+                g: $crate::runtime::MutexGuard<'a, $rt, T>,
+                _timeout: ::std::time::Duration,
+            ) -> ($crate::runtime::MutexGuard<'a, $rt, T>, bool) {
+                (self.wait_guard(g, ::std::panic::Location::caller()), false)
+            }
+            #[track_caller]
+            fn notify_one(&self) {
+                self.notify(false, ::std::panic::Location::caller())
+            }
+            #[track_caller]
+            fn notify_all(&self) {
+                self.notify(true, ::std::panic::Location::caller())
+            }
+        }
+
+        impl $crate::runtime::Runtime for $rt {
+            const NAME: &'static str = <$rt as $crate::runtime::model::Checker>::CHECKER;
+            const MODEL: bool = true;
+            type AtomicU8 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicU8, $rt>;
+            type AtomicU16 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicU16, $rt>;
+            type AtomicU32 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicU32, $rt>;
+            type AtomicU64 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicU64, $rt>;
+            type AtomicUsize = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicUsize, $rt>;
+            type AtomicI8 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicI8, $rt>;
+            type AtomicI16 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicI16, $rt>;
+            type AtomicI32 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicI32, $rt>;
+            type AtomicI64 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicI64, $rt>;
+            type AtomicIsize = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicIsize, $rt>;
+            type AtomicBool = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicBool, $rt>;
+            type AtomicPtr<T: 'static> =
+                $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicPtr<T>, $rt>;
+            type Mutex<T: Send + 'static> = $crate::runtime::model::ModelMutex<
+                <$rt as $crate::runtime::model::Checker>::RawMutex<T>,
+                $rt,
+            >;
+            type ParkingLotMutex<T: Send + 'static> = Self::Mutex<T>;
+            type RwLock<T: Send + Sync + 'static> = $crate::runtime::model::ModelRwLock<
+                <$rt as $crate::runtime::model::Checker>::RawRwLock<T>,
+                $rt,
+            >;
+            type Condvar = $crate::runtime::model::ModelCondvar<$rt>;
+            type Barrier = $crate::runtime::sync::Barrier<$rt>;
+            type Once = $crate::runtime::sync::Once<$rt>;
+            type Arc<T: Send + Sync + 'static> = $arc;
+            type UnsafeCell<T: Send + 'static> = $crate::runtime::model::ModelCell<$cell, $rt>;
+            type JoinHandle<T: Send + 'static> = $crate::runtime::model::ModelJoinHandle<T, $rt>;
+            type Thread = $crate::runtime::model::ModelThread<$rt>;
+
+            #[track_caller]
+            fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
+            where
+                F: FnOnce() -> T + Send + 'static,
+                T: Send + 'static,
+            {
+                $crate::runtime::model::spawn::<$rt, F, T>(f)
+            }
+            #[track_caller]
+            fn yield_now() {
+                $crate::runtime::model::yield_now::<$rt>(false)
+            }
+            #[track_caller]
+            fn spin_loop() {
+                $crate::runtime::model::yield_now::<$rt>(true)
+            }
+            #[track_caller]
+            fn fence(order: ::std::sync::atomic::Ordering) {
+                $crate::runtime::model::fence::<$rt>(order)
+            }
+            #[track_caller]
+            fn park() {
+                $crate::runtime::model::park::<$rt>()
+            }
+            fn current() -> Self::Thread {
+                $crate::runtime::model::current::<$rt>()
+            }
+            fn thread_index() -> Option<usize> {
+                $crate::runtime::model::index::<$rt>()
+            }
+            fn set_thread_index(index: Option<usize>) {
+                $crate::runtime::model::set_index::<$rt>(index)
+            }
+            fn thread_token() -> usize {
+                <$rt as $crate::runtime::model::Checker>::token()
+            }
+            fn attributed<U>(at: &'static ::std::panic::Location<'static>, f: impl FnOnce() -> U) -> U {
+                $crate::runtime::model::attributed::<$rt, U>(at, f)
+            }
+        }
+    };
+}
+pub(crate) use model_runtime;

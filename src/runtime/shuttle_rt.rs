@@ -1,7 +1,7 @@
 //! [`Shuttle`]: shuttle's randomized (random, PCT) and exhaustive (DFS) schedulers.
 
-use super::model::{self, Checker, ModelAtomic, ModelCell, ModelCondvar, ModelMutex, ModelRwLock};
-use super::{CondvarApi, MutexGuard, PlainCell, Runtime};
+use super::PlainCell;
+use super::model::{self, Checker};
 use shuttle::sync::atomic::{
     AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicPtr, AtomicU8,
     AtomicU16, AtomicU32, AtomicU64, AtomicUsize,
@@ -9,10 +9,8 @@ use shuttle::sync::atomic::{
 use shuttle::sync::{Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use shuttle::thread::JoinHandle;
 use std::cell::Cell;
-use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 /// shuttle's primitives. Only usable inside a shuttle execution (see [`crate::engine::shuttle`]).
 ///
@@ -142,98 +140,4 @@ impl Checker for Shuttle {
     }
 }
 
-impl CondvarApi<Shuttle> for ModelCondvar<Shuttle> {
-    fn new() -> Self {
-        ModelCondvar::make()
-    }
-    #[track_caller]
-    fn wait<'a, T: Send + 'static>(
-        &self,
-        g: MutexGuard<'a, Shuttle, T>,
-    ) -> MutexGuard<'a, Shuttle, T> {
-        self.wait_guard(g, Location::caller())
-    }
-    #[track_caller]
-    fn wait_timeout<'a, T: Send + 'static>(
-        &self,
-        g: MutexGuard<'a, Shuttle, T>,
-        _timeout: Duration,
-    ) -> (MutexGuard<'a, Shuttle, T>, bool) {
-        (self.wait_guard(g, Location::caller()), false)
-    }
-    #[track_caller]
-    fn notify_one(&self) {
-        self.notify(false, Location::caller())
-    }
-    #[track_caller]
-    fn notify_all(&self) {
-        self.notify(true, Location::caller())
-    }
-}
-
-impl Runtime for Shuttle {
-    const NAME: &'static str = "shuttle";
-    const MODEL: bool = true;
-    type AtomicU8 = ModelAtomic<AtomicU8, Shuttle>;
-    type AtomicU16 = ModelAtomic<AtomicU16, Shuttle>;
-    type AtomicU32 = ModelAtomic<AtomicU32, Shuttle>;
-    type AtomicU64 = ModelAtomic<AtomicU64, Shuttle>;
-    type AtomicUsize = ModelAtomic<AtomicUsize, Shuttle>;
-    type AtomicI8 = ModelAtomic<AtomicI8, Shuttle>;
-    type AtomicI16 = ModelAtomic<AtomicI16, Shuttle>;
-    type AtomicI32 = ModelAtomic<AtomicI32, Shuttle>;
-    type AtomicI64 = ModelAtomic<AtomicI64, Shuttle>;
-    type AtomicIsize = ModelAtomic<AtomicIsize, Shuttle>;
-    type AtomicBool = ModelAtomic<AtomicBool, Shuttle>;
-    type AtomicPtr<T: 'static> = ModelAtomic<AtomicPtr<T>, Shuttle>;
-    type Mutex<T: Send + 'static> = ModelMutex<Mutex<T>, Shuttle>;
-    type ParkingLotMutex<T: Send + 'static> = ModelMutex<Mutex<T>, Shuttle>;
-    type RwLock<T: Send + Sync + 'static> = ModelRwLock<RwLock<T>, Shuttle>;
-    type Condvar = ModelCondvar<Shuttle>;
-    type Barrier = super::sync::Barrier<Shuttle>;
-    type Once = super::sync::Once<Shuttle>;
-    type Arc<T: Send + Sync + 'static> = Arc<T>;
-    type UnsafeCell<T: Send + 'static> = ModelCell<PlainCell<T>, Shuttle>;
-    type JoinHandle<T: Send + 'static> = model::ModelJoinHandle<T, Shuttle>;
-    type Thread = model::ModelThread<Shuttle>;
-
-    #[track_caller]
-    fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        model::spawn::<Shuttle, F, T>(f)
-    }
-    #[track_caller]
-    fn yield_now() {
-        model::yield_now::<Shuttle>(false)
-    }
-    #[track_caller]
-    fn spin_loop() {
-        model::yield_now::<Shuttle>(true)
-    }
-    #[track_caller]
-    fn fence(order: Ordering) {
-        model::fence::<Shuttle>(order)
-    }
-    #[track_caller]
-    fn park() {
-        model::park::<Shuttle>()
-    }
-    fn current() -> Self::Thread {
-        model::current::<Shuttle>()
-    }
-    fn thread_index() -> Option<usize> {
-        model::index::<Shuttle>()
-    }
-    fn set_thread_index(index: Option<usize>) {
-        model::set_index::<Shuttle>(index)
-    }
-    fn thread_token() -> usize {
-        <Shuttle as Checker>::token()
-    }
-    fn attributed<U>(at: &'static Location<'static>, f: impl FnOnce() -> U) -> U {
-        model::attributed::<Shuttle, U>(at, f)
-    }
-}
+super::model::model_runtime!(Shuttle, shuttle::sync::atomic, arc = Arc<T>, cell = PlainCell<T>);
