@@ -5,12 +5,12 @@
 //! One test in its own binary, so nothing else writes to stderr while fd 2 is captured.
 #![cfg(unix)]
 
-use racelab::runtime::prelude::*;
 use racelab::engine::{Check, Engine, StressConfig};
+use racelab::runtime::prelude::*;
 use racelab::{BugClass, Outcome, Scenario, Subject, fail};
-use std::time::Duration;
 use std::io::Read;
 use std::sync::atomic::Ordering::SeqCst;
+use std::time::Duration;
 
 /// A structure that deadlocks, one that panics, one with a typed failure, one racy counter and
 /// one five-thread scenario (not run under loom).
