@@ -1,6 +1,6 @@
 //! The shuttle engines: random, PCT and bounded DFS schedulers.
 //!
-//! racelab wraps every shuttle scheduler in [`Recording`], which records the schedule (so a
+//! racelab wraps every shuttle scheduler in `Recording`, which records the schedule (so a
 //! failure prints a schedule string without shuttle's panic hook), counts steps and threads,
 //! and enforces the run's caps: the execution budget and time limit before each execution, the
 //! step cap inside one. When a failure or a cap is recorded it ends the execution at the next
@@ -230,7 +230,7 @@ impl Output {
     }
 }
 
-/// Runs `scenario` under `scheduler` (wrapped in [`Recording`]) for the run `run`. Shared by
+/// Runs `scenario` under `scheduler` (wrapped in `Recording`) for the run `run`. Shared by
 /// every shuttle-based engine.
 pub(crate) fn run_with<S: Scheduler + 'static>(
     scenario: &Scenario<Shuttle>,

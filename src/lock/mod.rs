@@ -103,7 +103,7 @@ pub trait RawLock: Send + Sync + 'static {
     const NAME: &'static str;
     /// The most threads the algorithm supports (Peterson's: 2).
     const MAX_THREADS: usize = usize::MAX;
-    /// Whether its waiters park under the model checkers ([`Parker`]); if not, loom runs only
+    /// Whether its waiters park under the model checkers (`Parker`); if not, loom runs only
     /// its 2-thread scenarios (see [`LOOM_NO_FAIRNESS`]).
     const PARKS_UNDER_MODELS: bool = false;
     /// The runtime its atomics come from.
