@@ -43,6 +43,14 @@ pub enum BugClass {
     NotLinearizable,
     /// Memory or an `Arc` never freed (loom's leak check).
     Leak,
+    /// Work that was cancelled (its cancel reported success) ran anyway.
+    CancelledRan,
+    /// A shutdown (close, join, drop) that never returns.
+    ShutdownHang,
+    /// A worker thread still running, or never joined, after its owner shut down.
+    LeakedWorker,
+    /// An item lost because a timed wait timed out as it arrived.
+    TimeoutLostItem,
     /// Threads that stopped making progress without all being blocked (a livelock, or a wait
     /// racelab does not see): the stress watchdog's verdict when it cannot show a deadlock.
     Hang,
@@ -69,6 +77,10 @@ impl BugClass {
             BugClass::Overflow => "overflow",
             BugClass::NotLinearizable => "not linearizable",
             BugClass::Leak => "leak",
+            BugClass::CancelledRan => "cancelled work ran",
+            BugClass::ShutdownHang => "hang at shutdown",
+            BugClass::LeakedWorker => "leaked worker",
+            BugClass::TimeoutLostItem => "timeout lost an item",
             BugClass::Hang => "hang",
             BugClass::Panic => "panic",
         }
@@ -77,7 +89,7 @@ impl BugClass {
 
 impl BugClass {
     /// Every class, in declaration order.
-    pub const ALL: [BugClass; 17] = [
+    pub const ALL: [BugClass; 21] = [
         BugClass::LostUpdate,
         BugClass::AtomicityViolation,
         BugClass::OrderViolation,
@@ -93,6 +105,10 @@ impl BugClass {
         BugClass::Overflow,
         BugClass::NotLinearizable,
         BugClass::Leak,
+        BugClass::CancelledRan,
+        BugClass::ShutdownHang,
+        BugClass::LeakedWorker,
+        BugClass::TimeoutLostItem,
         BugClass::Hang,
         BugClass::Panic,
     ];
@@ -168,7 +184,9 @@ impl Outcome {
 
 pub(crate) type SetupFn<S> = dyn Fn() -> S + Send + Sync;
 pub(crate) type BodyFn<S, O> = dyn Fn(&S) -> O + Send + Sync;
-pub(crate) type CheckFn<S, O> = dyn Fn(&S, &[O]) -> Outcome + Send + Sync;
+/// The end of an execution: takes the state by value (a teardown may join a structure's
+/// workers) and classifies what is left with what each thread observed.
+pub(crate) type FinishFn<S, O> = dyn Fn(S, &[O]) -> Outcome + Send + Sync;
 
 /// The type-erased interface the engines drive.
 pub(crate) trait Erased<R: Runtime>: Send + Sync {
@@ -189,6 +207,8 @@ pub(crate) trait Erased<R: Runtime>: Send + Sync {
 pub struct Scenario<R: Runtime> {
     name: String,
     threads: usize,
+    /// Threads the structure spawns itself, as declared with `spawns`.
+    owned: usize,
     pub(crate) inner: Arc<dyn Erased<R>>,
     /// Why this scenario is not run on this runtime, if it is not.
     pub(crate) skip: Option<String>,
@@ -199,6 +219,7 @@ impl<R: Runtime> Clone for Scenario<R> {
         Scenario {
             name: self.name.clone(),
             threads: self.threads,
+            owned: self.owned,
             inner: self.inner.clone(),
             skip: self.skip.clone(),
         }
@@ -275,6 +296,19 @@ impl<R: Runtime> Scenario<R> {
     pub fn threads(&self) -> usize {
         self.threads
     }
+    /// Declares that the structure spawns `n` threads of its own in each execution (a pool's
+    /// workers), so an engine with a thread limit (loom: 4 besides the driver) can say before
+    /// the run that it cannot run the scenario. Undeclared threads are counted as they are
+    /// spawned, and the limit is enforced then.
+    pub fn spawns(mut self, n: usize) -> Self {
+        self.owned = n;
+        self
+    }
+    /// The threads one execution needs in all: the driver, the scenario's threads and the
+    /// threads its structure is declared to spawn.
+    pub fn threads_needed(&self) -> usize {
+        1 + self.threads + self.owned
+    }
     /// Runs one execution on the current runtime's threads. Inside a loom model or shuttle
     /// execution this is one interleaving; on `Std` it is one real run. A panic of the
     /// structure propagates.
@@ -342,6 +376,26 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> ScenarioBuilder<R,
     /// # Panics
     /// If no thread was added (`threads(0, …)`): a scenario needs at least one.
     pub fn check(self, check: impl Fn(&S, &[O]) -> Outcome + Send + Sync + 'static) -> Scenario<R> {
+        self.finish(Arc::new(move |state: S, observed: &[O]| {
+            check(&state, observed)
+        }))
+    }
+
+    /// Adds a teardown that takes the state by value once every thread of the scenario has been
+    /// joined: a structure that owns threads joins them here (a pool's `shutdown`, a pipeline's
+    /// `join`), and [`Teardown::check`] judges what it returns. It is user code like the bodies:
+    /// its panics are the structure's failures, and a teardown that never returns is a hang.
+    pub fn teardown<U: 'static>(
+        self,
+        teardown: impl Fn(S) -> U + Send + Sync + 'static,
+    ) -> Teardown<R, S, O, U> {
+        Teardown {
+            builder: self,
+            teardown: Arc::new(teardown),
+        }
+    }
+
+    fn finish(self, finish: Arc<FinishFn<S, O>>) -> Scenario<R> {
         assert!(
             !self.bodies.is_empty(),
             "scenario `{}` needs at least one thread",
@@ -350,10 +404,11 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> ScenarioBuilder<R,
         Scenario {
             name: self.name,
             threads: self.bodies.len(),
+            owned: 0,
             inner: Arc::new(Parts::<R, S, O> {
                 setup: self.setup,
                 bodies: self.bodies,
-                check: Arc::new(check),
+                finish,
                 _r: std::marker::PhantomData,
             }),
             skip: None,
@@ -361,10 +416,31 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> ScenarioBuilder<R,
     }
 }
 
+/// A scenario with a teardown; see [`ScenarioBuilder::teardown`].
+pub struct Teardown<R: Runtime, S, O, U> {
+    builder: ScenarioBuilder<R, S, O>,
+    teardown: Arc<dyn Fn(S) -> U + Send + Sync>,
+}
+
+impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static, U: 'static> Teardown<R, S, O, U> {
+    /// Finishes with the check that classifies what the teardown returned and what each thread
+    /// observed.
+    ///
+    /// # Panics
+    /// If no thread was added (`threads(0, …)`): a scenario needs at least one.
+    pub fn check(self, check: impl Fn(&U, &[O]) -> Outcome + Send + Sync + 'static) -> Scenario<R> {
+        let teardown = self.teardown;
+        self.builder
+            .finish(Arc::new(move |state: S, observed: &[O]| {
+                check(&teardown(state), observed)
+            }))
+    }
+}
+
 pub(crate) struct Parts<R, S, O> {
     pub setup: Arc<SetupFn<S>>,
     pub bodies: Vec<Arc<BodyFn<S, O>>>,
-    pub check: Arc<CheckFn<S, O>>,
+    pub finish: Arc<FinishFn<S, O>>,
     _r: std::marker::PhantomData<fn() -> R>,
 }
 
@@ -390,7 +466,7 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> Erased<R> for Part
                 Err(payload) => std::panic::resume_unwind(payload),
             }
         }
-        (self.check)(&state, &observed)
+        (self.finish)(sole::<R, S>(state), &observed)
     }
 
     fn execute_model(&self) -> Option<Outcome> {
@@ -420,18 +496,29 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> Erased<R> for Part
         if failed {
             return None;
         }
-        let outcome = model::run_user(|| (self.check)(&state, &observed))?;
-        // Dropping the state runs the structure's own `Drop`: user code too.
-        model::run_user(move || drop(state))?;
-        Some(outcome)
+        let state = model::harness(|| sole::<R, S>(state));
+        // The teardown, the check and the state's drop (the structure's own `Drop`) are all
+        // user code.
+        model::run_user(move || (self.finish)(state, &observed))
     }
 
     fn stress_driver(self: Arc<Self>) -> Box<dyn crate::engine::stress::Driver> {
         Box::new(crate::engine::stress::Rounds::new(
             self.setup.clone(),
             self.bodies.clone(),
-            self.check.clone(),
+            self.finish.clone(),
         ))
+    }
+}
+
+/// The state, once every thread that shared it has been joined (their handles are dropped with
+/// their closures, before `join` returns).
+fn sole<R: Runtime, S: Send + Sync + 'static>(state: R::Arc<S>) -> S {
+    match <R::Arc<S> as ArcApi<S>>::try_unwrap(state) {
+        Ok(s) => s,
+        Err(_) => {
+            panic!("racelab: the scenario's state is still shared after every thread was joined")
+        }
     }
 }
 

@@ -53,13 +53,13 @@ pub fn check(scenario: &Scenario<Loom>, cfg: &LoomConfig) -> EngineResult {
 /// Runs `scenario` under loom.
 pub fn run(scenario: &Scenario<Loom>, cfg: &LoomConfig, opts: &RunOptions) -> EngineResult {
     let max = loom::MAX_THREADS;
-    if scenario.threads() + 1 > max {
+    if scenario.threads_needed() > max {
         return EngineResult::not_run(
             EngineKind::Loom,
             scenario.name(),
             format!(
                 "needs {} threads besides the driver; loom checks at most {} besides the driver",
-                scenario.threads(),
+                scenario.threads_needed() - 1,
                 max - 1
             ),
         );

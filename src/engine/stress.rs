@@ -25,7 +25,7 @@ use super::{
 };
 use crate::runtime::std_rt_watch as watch;
 use crate::runtime::{Runtime, Std};
-use crate::scenario::{BodyFn, BugClass, CheckFn, Failure, Outcome, Scenario, SetupFn};
+use crate::scenario::{BodyFn, BugClass, Failure, FinishFn, Outcome, Scenario, SetupFn};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -146,19 +146,19 @@ struct Shared<S, O> {
 pub(crate) struct Rounds<S, O> {
     setup: Arc<SetupFn<S>>,
     bodies: Vec<Arc<BodyFn<S, O>>>,
-    check: Arc<CheckFn<S, O>>,
+    finish: Arc<FinishFn<S, O>>,
 }
 
 impl<S, O> Rounds<S, O> {
     pub fn new(
         setup: Arc<SetupFn<S>>,
         bodies: Vec<Arc<BodyFn<S, O>>>,
-        check: Arc<CheckFn<S, O>>,
+        finish: Arc<FinishFn<S, O>>,
     ) -> Self {
         Rounds {
             setup,
             bodies,
-            check,
+            finish,
         }
     }
 }
@@ -345,12 +345,18 @@ impl<S: Send + Sync + 'static, O: Send + 'static> Driver for Rounds<S, O> {
             }
             let outcome = match failed {
                 Some((class, m)) => Outcome::Forbidden { class, message: m },
-                None => catch_unwind(AssertUnwindSafe(|| (self.check)(&state, &observed)))
-                    .unwrap_or_else(|p| {
-                        let (class, message) = classify(p.as_ref())
-                            .unwrap_or((BugClass::Panic, "panic: released".into()));
-                        Outcome::Forbidden { class, message }
-                    }),
+                None => catch_unwind(AssertUnwindSafe(|| {
+                    // Every worker dropped its handle before reporting the round done.
+                    let state = Arc::try_unwrap(state).unwrap_or_else(|_| {
+                        panic!("racelab: a stress round's state is still shared after the round")
+                    });
+                    (self.finish)(state, &observed)
+                }))
+                .unwrap_or_else(|p| {
+                    let (class, message) =
+                        classify(p.as_ref()).unwrap_or((BugClass::Panic, "panic: released".into()));
+                    Outcome::Forbidden { class, message }
+                }),
             };
             *out.histogram.entry(outcome.key().to_string()).or_default() += 1;
             if let Outcome::Forbidden { class, message } = outcome {

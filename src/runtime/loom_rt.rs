@@ -116,6 +116,9 @@ impl<T: Send + Sync + 'static> super::ArcApi<T> for PanicSafe<Arc<T>> {
     fn new(value: T) -> Self {
         PanicSafe::new(Arc::new(value))
     }
+    fn try_unwrap(this: Self) -> Result<T, Self> {
+        Arc::try_unwrap(this.into_inner()).map_err(PanicSafe::new)
+    }
 }
 
 impl<T: Send + 'static> super::CellApi<T> for loom::cell::UnsafeCell<T> {

@@ -146,8 +146,16 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     /// A handle to a thread, to unpark it (`std::thread::Thread`).
     type Thread: ThreadApi;
 
-    /// Spawns a thread of this runtime.
+    /// Spawns a thread of this runtime. Traces and wait reports name it `thread#1`, `thread#2`, …
+    /// in spawn order (a scenario's own threads are `T1`, `T2`, …).
     fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static;
+    /// Spawns a thread named after its role: traces and wait reports call the threads spawned
+    /// with `"resize"` `resize#1`, `resize#2`, … in spawn order; on real threads it is the OS
+    /// thread's name.
+    fn spawn_named<F, T>(name: &str, f: F) -> Self::JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static;
@@ -414,6 +422,11 @@ pub trait OnceApi: Send + Sync + 'static {
 pub trait ArcApi<T>: Clone + Deref<Target = T> + Send + Sync + 'static {
     /// `Arc::new`.
     fn new(value: T) -> Self;
+    /// `Arc::try_unwrap`: the value, if this is the last reference.
+    ///
+    /// # Errors
+    /// The `Arc` back, if other references are alive.
+    fn try_unwrap(this: Self) -> Result<T, Self>;
 }
 
 /// The method set of loom's `UnsafeCell`.

@@ -218,6 +218,10 @@ impl<T: Send + Sync + 'static> super::ArcApi<T> for Arc<T> {
     fn new(value: T) -> Self {
         Arc::new(value)
     }
+    #[inline]
+    fn try_unwrap(this: Self) -> Result<T, Self> {
+        Arc::try_unwrap(this)
+    }
 }
 
 /// An unchecked `UnsafeCell` with loom's closure API, for the std and shuttle runtimes.
@@ -289,6 +293,20 @@ impl Runtime for Std {
             watch::join_run(run);
             f()
         })
+    }
+    fn spawn_named<F, T>(name: &str, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let run = watch::current_run();
+        std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                watch::join_run(run);
+                f()
+            })
+            .unwrap_or_else(|e| panic!("cannot spawn thread `{name}`: {e}"))
     }
     #[inline]
     fn yield_now() {

@@ -94,6 +94,8 @@ pub(crate) enum TState {
 #[derive(Debug)]
 pub(crate) struct ThreadRec {
     pub(crate) index: Option<usize>,
+    /// The role a structure gave it (`spawn_named`), numbered per name in traces.
+    pub(crate) name: Option<String>,
     pub(crate) state: TState,
     pub(crate) token: bool,
     /// Where a composite primitive (barrier, once) was called, for the ops it is made of.
@@ -197,6 +199,7 @@ pub(crate) fn new_execution() {
         c.threads.clear();
         c.threads.push(ThreadRec {
             index: None,
+            name: None,
             state: TState::Running,
             token: false,
             at: None,
@@ -304,7 +307,7 @@ impl Ctx {
     }
 
     pub(crate) fn thread_names(&self) -> Vec<String> {
-        let mut spawned = 0;
+        let mut seen: Vec<(&str, usize)> = Vec::new();
         self.threads
             .iter()
             .enumerate()
@@ -312,8 +315,18 @@ impl Ctx {
                 (_, Some(i)) => format!("T{}", i + 1),
                 (0, None) => "main".to_string(),
                 (_, None) => {
-                    spawned += 1;
-                    format!("thread#{spawned}")
+                    let base = r.name.as_deref().unwrap_or("thread");
+                    let n = match seen.iter_mut().find(|(b, _)| *b == base) {
+                        Some((_, n)) => {
+                            *n += 1;
+                            *n
+                        }
+                        None => {
+                            seen.push((base, 1));
+                            1
+                        }
+                    };
+                    format!("{base}#{n}")
                 }
             })
             .collect()

@@ -208,7 +208,15 @@ macro_rules! model_runtime {
                 F: FnOnce() -> T + Send + 'static,
                 T: Send + 'static,
             {
-                $crate::runtime::model::spawn::<$rt, F, T>(f)
+                $crate::runtime::model::spawn::<$rt, F, T>(None, f)
+            }
+            #[track_caller]
+            fn spawn_named<F, T>(name: &str, f: F) -> Self::JoinHandle<T>
+            where
+                F: FnOnce() -> T + Send + 'static,
+                T: Send + 'static,
+            {
+                $crate::runtime::model::spawn::<$rt, F, T>(Some(name), f)
             }
             #[track_caller]
             fn yield_now() {

@@ -28,7 +28,7 @@ impl<B: Checker> Clone for ModelThread<B> {
 /// body (not in the checker) is caught and handed to `join`, as std does; the checker's own
 /// panics (its verdicts, its limits) go on to the checker.
 #[track_caller]
-pub(crate) fn spawn<B: Checker, F, T>(f: F) -> ModelJoinHandle<T, B>
+pub(crate) fn spawn<B: Checker, F, T>(name: Option<&str>, f: F) -> ModelJoinHandle<T, B>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -44,6 +44,7 @@ where
         let child = with(|c| {
             c.threads.push(ThreadRec {
                 index: None,
+                name: name.map(str::to_string),
                 state: TState::Running,
                 token: false,
                 at: None,
