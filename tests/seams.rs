@@ -159,3 +159,20 @@ fn declared_structure_threads_count_against_loom_limit_before_the_run() {
         r.note
     );
 }
+
+/// A lock whose release is too weak fails its own mutual-exclusion scenario under loom: the
+/// critical section writes plain data through the runtime's checked cell, and loom sees the next
+/// holder's write race with the previous one's. The read-modify-writes that count who is inside
+/// always see the latest value, so alone they let this lock pass.
+#[test]
+fn a_relaxed_unlock_is_caught_by_the_mutual_exclusion_scenario_itself() {
+    let entry = racelab::catalogue::find("RelaxedUnlockSpinLock").unwrap();
+    let r = racelab::engine::Engine::default_for(EngineKind::Loom).run(&entry.scenarios, 0);
+    assert_eq!(r.scenario, "2 threads: mutual exclusion");
+    r.assert_caught_class(BugClass::DataRace);
+    // Its correct twin passes the same scenario.
+    let twin = racelab::catalogue::find("SpinLock").unwrap();
+    racelab::engine::Engine::default_for(EngineKind::Loom)
+        .run(&twin.scenarios, 0)
+        .unwrap_passed();
+}

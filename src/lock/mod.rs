@@ -2,7 +2,8 @@
 //! lock itself, not only its use.
 //!
 //! Racy: [`TestThenSetLock`] (every engine sees it), [`PetersonAcqRel`] (a store-buffering bug:
-//! loom sees it, x86 stress can, shuttle cannot). Correct: [`SpinLock`], [`TicketLock`],
+//! loom sees it, x86 stress can, shuttle cannot), [`RelaxedUnlockSpinLock`] (a release too weak
+//! to publish the critical section: only loom sees it). Correct: [`SpinLock`], [`TicketLock`],
 //! [`PetersonSeqCst`]. [`LockCounter`] puts any of them around a counter, and the
 //! [`Locks`] scenarios check mutual exclusion directly.
 
@@ -12,12 +13,12 @@ mod test_then_set;
 mod ticket;
 
 pub use self::peterson::{PetersonAcqRel, PetersonSeqCst};
-pub use self::spin::SpinLock;
+pub use self::spin::{RelaxedUnlockSpinLock, Spin, SpinLock};
 pub use self::test_then_set::TestThenSetLock;
 pub use self::ticket::TicketLock;
 
 use crate::counter::{Counter, Counters};
-use crate::runtime::{AtomicIntApi, Runtime};
+use crate::runtime::{AtomicIntApi, CellApi, Runtime};
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 use crate::trace;
 use std::marker::PhantomData;
@@ -158,7 +159,20 @@ pub struct Exclusion<L: RawLock> {
     lock: L,
     inside: <L::Rt as Runtime>::AtomicUsize,
     violations: <L::Rt as Runtime>::AtomicUsize,
+    /// Plain data the critical section writes, under the checkers: loom reports a write that
+    /// the lock does not order after the previous holder's (a causality violation), which is
+    /// how a lock whose release is too weak fails its *own* scenario. The read-modify-writes on
+    /// `inside` always see the latest value, so they alone cannot show that.
+    data: <L::Rt as Runtime>::UnsafeCell<u64>,
 }
+
+// SAFETY: `data` is the only field that is not `Send + Sync` by itself (a checker's cell). It
+// is written only inside the critical section and only under the model checkers, where loom
+// checks every access and shuttle runs one thread at a time; a racy lock's overlapping writes
+// are exactly what loom reports. The other fields are atomics and the lock.
+unsafe impl<L: RawLock> Sync for Exclusion<L> {}
+// SAFETY: as above; the cell holds a `u64`.
+unsafe impl<L: RawLock> Send for Exclusion<L> {}
 
 fn critical_section<L: RawLock>(s: &Exclusion<L>) {
     s.lock.lock();
@@ -166,6 +180,13 @@ fn critical_section<L: RawLock>(s: &Exclusion<L>) {
     trace::event(|| format!("enter ({n} inside)"));
     if n > 1 {
         s.violations.fetch_add(1, Relaxed);
+    }
+    if <L::Rt as Runtime>::MODEL {
+        // SAFETY: the lock is held. If it does not exclude (or does not order this write after
+        // the previous holder's), loom reports the concurrent access as a causality violation,
+        // which is what this scenario is after; shuttle runs one thread at a time. On real
+        // threads the cell is not touched: a racy lock would make it a real data race.
+        s.data.with_mut(|p| unsafe { *p += 1 });
     }
     s.inside.fetch_sub(1, Relaxed);
     trace::event(|| "leave".to_string());
@@ -178,6 +199,7 @@ fn exclusion<R: Runtime, L: RawLock<Rt = R>>(threads: usize) -> Scenario<R> {
             lock: L::new(),
             inside: AtomicIntApi::new(0),
             violations: AtomicIntApi::new(0),
+            data: CellApi::new(0),
         }
     })
     .threads(threads, critical_section::<L>)

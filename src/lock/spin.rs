@@ -12,15 +12,35 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 /// On real threads the wait is `std::hint::spin_loop`; under the checkers it is a yield. On an
 /// oversubscribed machine (more threads than cores) a spinning waiter can burn the whole time
 /// slice of the holder's core: the benchmarks show that collapse.
+///
+/// [`RelaxedUnlockSpinLock`] is its racy twin: the same lock with a `Relaxed` release.
+pub type SpinLock<R = DefaultRuntime> = Spin<R, false>;
+
+/// **Intentionally racy:** [`SpinLock`] released with `store(false, Relaxed)`. The lock still
+/// excludes (the entry compare-exchange is unchanged), but the release no longer publishes the
+/// critical section: the next holder's `Acquire` synchronises with nothing, so it may see the
+/// previous holder's writes late, or not at all.
+///
+/// ```text
+/// T1: lock (CAS false → true, Acquire); data = 1; unlock: store(false, Relaxed)
+/// T2: lock (CAS false → true, Acquire): reads T1's Relaxed store, no happens-before
+/// T2: data += 1                           → concurrent with T1's write (loom: causality violation)
+/// ```
+///
+/// Only loom can see it: shuttle is sequentially consistent, and on x86 a `Relaxed` store is
+/// the same `mov` as a `Release` one.
+pub type RelaxedUnlockSpinLock<R = DefaultRuntime> = Spin<R, true>;
+
+/// The spin lock of [`SpinLock`] and [`RelaxedUnlockSpinLock`]; `RELAXED_UNLOCK` is the bug.
 #[derive(Debug)]
-pub struct SpinLock<R: Runtime = DefaultRuntime> {
+pub struct Spin<R: Runtime = DefaultRuntime, const RELAXED_UNLOCK: bool = false> {
     /// `true` while held.
     locked: R::AtomicBool,
     /// Where waiters wait (a spin on real threads; see [`super::Parker`]).
     parker: super::Parker<R>,
 }
 
-impl<R: Runtime> SpinLock<R> {
+impl<R: Runtime, const RELAXED_UNLOCK: bool> Spin<R, RELAXED_UNLOCK> {
     /// The wait's read (see `super::wait_read` for the checkers' version).
     fn still_locked(&self) -> bool {
         if R::MODEL {
@@ -32,13 +52,17 @@ impl<R: Runtime> SpinLock<R> {
     }
 }
 
-impl<R: Runtime> RawLock for SpinLock<R> {
-    const NAME: &'static str = "SpinLock";
+impl<R: Runtime, const RELAXED_UNLOCK: bool> RawLock for Spin<R, RELAXED_UNLOCK> {
+    const NAME: &'static str = if RELAXED_UNLOCK {
+        "RelaxedUnlockSpinLock"
+    } else {
+        "SpinLock"
+    };
     const PARKS_UNDER_MODELS: bool = true;
     type Rt = R;
-    type On<Q: Runtime> = SpinLock<Q>;
+    type On<Q: Runtime> = Spin<Q, RELAXED_UNLOCK>;
     fn new() -> Self {
-        SpinLock {
+        Spin {
             locked: R::AtomicBool::new(false),
             parker: super::Parker::new(),
         }
@@ -64,8 +88,13 @@ impl<R: Runtime> RawLock for SpinLock<R> {
             .is_ok()
     }
     fn unlock(&self) {
-        // Release: publishes the critical section's writes to the next Acquire swap.
-        self.locked.store(false, Release);
+        if RELAXED_UNLOCK {
+            // The bug: Relaxed publishes nothing.
+            self.locked.store(false, Relaxed);
+        } else {
+            // Release: publishes the critical section's writes to the next Acquire swap.
+            self.locked.store(false, Release);
+        }
         self.parker.wake();
     }
 }
