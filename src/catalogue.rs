@@ -540,6 +540,15 @@ pub fn catalogue() -> Vec<Entry> {
             Expect::May,)
         .queue::<Queues<CheckThenPushQueue<u64>>>("CheckThenPushQueue")
         .explorable::<CheckThenPushQueue<u64>>(),
+        racy_queue(
+            BugClass::NotLinearizable,
+            &["not linearizable"],
+            "serves a backlog newest first: nothing lost, nothing twice, the bound kept; only the linearizability checker sees it is not FIFO",
+            Expect::Must,
+            Expect::May,
+        )
+        .queue::<Queues<LatestFirstBuffer<u64>>>("LatestFirstBuffer")
+        .explorable::<LatestFirstBuffer<u64>>(),
         racy_queue(            BugClass::WeakMemory,
             &["data race", "weak-memory reordering", "not linearizable"],
             "SPSC ring publishing its tail Relaxed: the consumer sees the new tail before the slot's contents",

@@ -176,3 +176,25 @@ fn a_relaxed_unlock_is_caught_by_the_mutual_exclusion_scenario_itself() {
         .run(&twin.scenarios, 0)
         .unwrap_passed();
 }
+
+/// Every check earns its place: a queue that loses nothing and breaks FIFO order is caught by
+/// the linearizability checker on every model engine, and escapes all of them with the checker
+/// switched off (item accounting alone).
+#[test]
+fn a_queue_that_only_breaks_order_is_caught_only_through_the_checker() {
+    use racelab::queue::{LatestFirstBuffer, Queues};
+    let engines = [
+        EngineKind::Loom,
+        EngineKind::ShuttleRandom,
+        EngineKind::ShuttlePct,
+        EngineKind::Proptest,
+    ];
+    Check::new()
+        .engines(engines)
+        .run(&Queues::<LatestFirstBuffer<u64>>::default())
+        .assert_caught_by(&engines, BugClass::NotLinearizable);
+    Check::new()
+        .engines(engines)
+        .run(&Queues::<LatestFirstBuffer<u64>>::accounting_only())
+        .assert_passed();
+}

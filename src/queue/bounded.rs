@@ -1,5 +1,5 @@
-//! Bounded buffers built from a mutex and condition variables: the correct one, and three
-//! classic ways to get it wrong.
+//! Bounded buffers built from a mutex and condition variables: the correct one, three classic
+//! ways to get its waits wrong, and one that gets the order wrong.
 
 use super::{CapacityError, PopError, PushError, Queue, bounded_capacity, deadline, wait_until};
 use crate::runtime::{CondvarApi, DefaultRuntime, MutexApi, Runtime};
@@ -30,6 +30,18 @@ impl<T> Buf<T> {
 pub(crate) struct Core<T: Send + 'static, R: Runtime> {
     pub(crate) state: R::Mutex<Buf<T>>,
     pub(crate) capacity: usize,
+    /// Which item a pop takes: the oldest (`VecDeque::pop_front`) for every buffer but
+    /// [`LatestFirstBuffer`], whose bug this is.
+    take: fn(&mut VecDeque<T>) -> Option<T>,
+}
+
+/// A backlog served newest first: the bug of [`LatestFirstBuffer`].
+fn latest_first<T>(items: &mut VecDeque<T>) -> Option<T> {
+    if items.len() > 1 {
+        items.pop_back()
+    } else {
+        items.pop_front()
+    }
 }
 
 impl<T: Send + 'static, R: Runtime> Core<T, R> {
@@ -37,6 +49,7 @@ impl<T: Send + 'static, R: Runtime> Core<T, R> {
         Core {
             state: MutexApi::new(Buf::new(capacity)),
             capacity,
+            take: VecDeque::pop_front,
         }
     }
     fn try_push(&self, item: T, notify: impl FnOnce()) -> Result<(), PushError<T>> {
@@ -53,7 +66,7 @@ impl<T: Send + 'static, R: Runtime> Core<T, R> {
     }
     fn try_pop(&self, notify: impl FnOnce()) -> Result<T, PopError> {
         let mut g = self.state.lock();
-        match g.items.pop_front() {
+        match (self.take)(&mut g.items) {
             Some(item) => {
                 notify();
                 Ok(item)
@@ -113,7 +126,7 @@ impl<T: Send + 'static, R: Runtime> Core<T, R> {
                 return Err(PopError::Timeout);
             }
         }
-        match g.items.pop_front() {
+        match (self.take)(&mut g.items) {
             Some(item) => {
                 trace::event(|| "pop, notify_one".into());
                 wake.notify_one();
@@ -157,21 +170,49 @@ macro_rules! forward_to_core {
 /// A bounded buffer: one mutex, a `not_empty` and a `not_full` condition variable, and every
 /// wait in a `while` loop that re-checks its condition after waking. This is the textbook
 /// monitor; wakeups that are spurious or stolen by another thread are harmless.
-pub struct BoundedBuffer<T: Send + 'static, R: Runtime = DefaultRuntime> {
+///
+/// [`LatestFirstBuffer`] is its racy twin.
+pub type BoundedBuffer<T, R = DefaultRuntime> = Monitor<T, R, false>;
+
+/// **Intentionally racy:** [`BoundedBuffer`] that serves a backlog newest first: a pop that
+/// finds more than one item waiting takes the latest. Nothing is lost, nothing is taken twice,
+/// the bound holds, so item accounting passes every history; only the linearizability checker
+/// sees that the queue is not a queue.
+///
+/// ```text
+/// P: push 1; push 2                (both waiting)
+/// C: pop → 2                        a FIFO queue returns 1 here: no order of the operations
+///                                   explains it
+/// ```
+pub type LatestFirstBuffer<T, R = DefaultRuntime> = Monitor<T, R, true>;
+
+/// The monitor of [`BoundedBuffer`] and [`LatestFirstBuffer`]; `LATEST_FIRST` is the bug.
+pub struct Monitor<T: Send + 'static, R: Runtime = DefaultRuntime, const LATEST_FIRST: bool = false>
+{
     core: Core<T, R>,
     not_empty: R::Condvar,
     not_full: R::Condvar,
 }
 
-impl<T: Send + 'static, R: Runtime> Queue<T> for BoundedBuffer<T, R> {
-    const NAME: &'static str = "BoundedBuffer";
+impl<T: Send + 'static, R: Runtime, const LATEST_FIRST: bool> Queue<T>
+    for Monitor<T, R, LATEST_FIRST>
+{
+    const NAME: &'static str = if LATEST_FIRST {
+        "LatestFirstBuffer"
+    } else {
+        "BoundedBuffer"
+    };
     const BLOCKING: bool = true;
     type Rt = R;
-    type On<Q: Runtime> = BoundedBuffer<T, Q>;
+    type On<Q: Runtime> = Monitor<T, Q, LATEST_FIRST>;
     fn with_capacity(capacity: Option<usize>) -> Result<Self, CapacityError> {
         let capacity = bounded_capacity(Self::NAME, capacity)?;
-        Ok(BoundedBuffer {
-            core: Core::new(capacity),
+        let mut core = Core::new(capacity);
+        if LATEST_FIRST {
+            core.take = latest_first;
+        }
+        Ok(Monitor {
+            core,
             not_empty: CondvarApi::new(),
             not_full: CondvarApi::new(),
         })

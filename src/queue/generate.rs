@@ -101,7 +101,7 @@ pub fn scenario<R: Runtime, Q: Queue<u64>>(program: &Program) -> Scenario<R> {
             log
         });
     }
-    b.check(judge::<R, Q::On<R>>)
+    b.check(|lab, logs| judge::<R, Q::On<R>>(lab, logs, true))
 }
 
 /// How hard to look.

@@ -19,7 +19,10 @@ mod ring;
 mod scenarios;
 mod spsc;
 
-pub use self::bounded::{BoundedBuffer, CheckThenPushQueue, IfNotWhileBuffer, NotifyOneBuffer};
+pub use self::bounded::{
+    BoundedBuffer, CheckThenPushQueue, IfNotWhileBuffer, LatestFirstBuffer, Monitor,
+    NotifyOneBuffer,
+};
 pub use self::closable::{
     ClosableQueue, CloseRacesPushQueue, EarlyJoinQueue, Iter, TaskDoneError, TaskQueue,
 };

@@ -122,7 +122,11 @@ pub(crate) fn consistency<R: Runtime>() -> Consistency {
 
 /// Judges one execution: overflow, then item accounting, then linearizability. The first line
 /// of a forbidden outcome names the bug; the history the checker rejected follows.
-pub(crate) fn judge<R: Runtime, Q: Queue<u64>>(lab: &Lab<Q>, logs: &[Log]) -> Outcome {
+pub(crate) fn judge<R: Runtime, Q: Queue<u64>>(
+    lab: &Lab<Q>,
+    logs: &[Log],
+    checker: bool,
+) -> Outcome {
     let capacity = lab.q.capacity();
     let len = lab.q.len();
     let mut logs = logs.to_vec();
@@ -139,6 +143,7 @@ pub(crate) fn judge<R: Runtime, Q: Queue<u64>>(lab: &Lab<Q>, logs: &[Log]) -> Ou
     }
     let history = History::from_logs(logs);
     let verdict = match consistency::<R>() {
+        _ if !checker => Ok(()),
         Consistency::Linearizable => lincheck(
             history.operations(),
             QueueModel::new(capacity),
@@ -175,7 +180,13 @@ pub(crate) fn judge<R: Runtime, Q: Queue<u64>>(lab: &Lab<Q>, logs: &[Log]) -> Ou
         )),
         Err(v) => Outcome::forbidden(
             BugClass::NotLinearizable,
-            format!("{}\n{}", v.summary, v.full),
+            format!(
+                "{}\n{}",
+                v.summary
+                    .strip_prefix("not linearizable: ")
+                    .unwrap_or(&v.summary),
+                v.full
+            ),
         ),
     }
 }
@@ -355,20 +366,38 @@ pub const LOOM_SPINNERS: &str = "loom has no fairness: two threads spinning on a
 /// Blocking queues use blocking push and pop (the model checkers report a wait nobody ends as a
 /// deadlock); non-blocking ones use `try_` operations a bounded number of times, so no
 /// scenario spins.
-pub struct Queues<Q>(PhantomData<fn() -> Q>);
+pub struct Queues<Q> {
+    /// Whether histories go to the linearizability checker after item accounting.
+    checker: bool,
+    _q: PhantomData<fn() -> Q>,
+}
 
 impl<Q> Default for Queues<Q> {
     fn default() -> Self {
-        Queues(PhantomData)
+        Queues {
+            checker: true,
+            _q: PhantomData,
+        }
+    }
+}
+
+impl<Q> Queues<Q> {
+    /// The same scenarios judged by item accounting alone (bound, lost, duplicated, accepted
+    /// after close): what the checker adds is what these miss.
+    pub fn accounting_only() -> Self {
+        Queues {
+            checker: false,
+            _q: PhantomData,
+        }
     }
 }
 
 impl<Q: Queue<u64>> Subject for Queues<Q> {
     fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         let mut all = if <Q::On<R> as Queue<u64>>::SPSC {
-            spsc::<R, Q::On<R>>()
+            spsc::<R, Q::On<R>>(self.checker)
         } else {
-            mpmc::<R, Q::On<R>>()
+            mpmc::<R, Q::On<R>>(self.checker)
         };
         if !Q::MODEL_CHECKABLE && R::MODEL {
             all = all
@@ -394,7 +423,8 @@ fn take<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, n: usize) {
     }
 }
 
-fn mpmc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
+fn mpmc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
+    let judge = move |lab: &Lab<Q>, logs: &[Log]| judge::<R, Q>(lab, logs, checker);
     let two_one = Scenario::<R>::builder("2 producers, 1 consumer", lab::<Q>(2))
         .observing::<Log>()
         .thread(|l| {
@@ -412,7 +442,7 @@ fn mpmc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
             take(l, &mut log, 2);
             log
         })
-        .check(judge::<R, Q>);
+        .check(judge);
     let one_two = Scenario::<R>::builder("1 producer × 2, 2 consumers, capacity 1", lab::<Q>(1))
         .observing::<Log>()
         .thread(|l| {
@@ -426,7 +456,7 @@ fn mpmc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
             take(l, &mut log, 1);
             log
         })
-        .check(judge::<R, Q>);
+        .check(judge);
     let close = Scenario::<R>::builder("close while pushing", lab::<Q>(2))
         .observing::<Log>()
         .thread(|l| {
@@ -446,7 +476,7 @@ fn mpmc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
             take(l, &mut log, 3);
             log
         })
-        .check(judge::<R, Q>);
+        .check(judge);
     let overfill = Scenario::<R>::builder("2 producers, capacity 1", lab::<Q>(1))
         .observing::<Log>()
         .threads(2, |l| {
@@ -455,7 +485,7 @@ fn mpmc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
             try_push(l, &mut log, i as u64 + 1);
             log
         })
-        .check(judge::<R, Q>);
+        .check(judge);
     // Two threads can wait on a third mid-operation here (a producer for the consumer freeing
     // the one place, the other consumer for it too): loom's unfair scheduler lets two such
     // spinners yield to each other until its branch budget is gone. Lock-free rings run it under
@@ -468,7 +498,8 @@ fn mpmc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
     vec![two_one, one_two, close, overfill]
 }
 
-fn spsc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
+fn spsc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
+    let judge = move |lab: &Lab<Q>, logs: &[Log]| judge::<R, Q>(lab, logs, checker);
     let run = |name: &str, cap: usize, items: u64| {
         Scenario::<R>::builder(name, lab::<Q>(cap))
             .observing::<Log>()
@@ -489,7 +520,7 @@ fn spsc<R: Runtime, Q: Queue<u64>>() -> Vec<Scenario<R>> {
                 }
                 log
             })
-            .check(judge::<R, Q>)
+            .check(judge)
     };
     vec![
         run("1 producer × 3, 1 consumer, capacity 2", 2, 3),
