@@ -1,0 +1,153 @@
+//! Reads criterion's saved estimates and prints ratio tables (`racelab bench`).
+//!
+//! The benchmarks (`benches/counter.rs`, `benches/lock.rs`, `benches/seeds.rs`) time every
+//! catalogue entry that carries a [`BenchFn`] with criterion, which saves, per benchmark,
+//! `<criterion dir>/<group>/<function>/<value>/<baseline>/{benchmark.json, estimates.json}`.
+//! `new` is always the latest run; `base` the default saved baseline; any other name one saved
+//! with `cargo bench -- --save-baseline NAME`. Next to them the benchmarks write a side file,
+//! `racelab-runs.json` (`racelab-runs.NAME.json` for a saved baseline, see [`runs`]), saying for
+//! every benchmark how many timed runs really had their threads in parallel and how many
+//! updates the racy variants lost: a contention figure from threads that took turns is not a
+//! contention figure, and the tables say so.
+//!
+//! Units: one criterion iteration of a counter or lock benchmark is *every thread doing one
+//! increment* (`Throughput::Elements(threads)`), so criterion's time per iteration is the
+//! per-thread time of one increment, and the aggregate ns/op is that over the thread count.
+//!
+//! [`BenchFn`]: crate::bench::BenchFn
+
+// One file per job:
+// - criterion.rs: criterion's `estimates.json` and `benchmark.json`, and one benchmark read back;
+// - walk.rs: where criterion writes, the walk that loads one baseline, and that baseline as shown;
+// - runs.rs: the side file the benchmarks write (`runs`), and criterion's command line as they see it;
+// - noise.rs: changes between baselines beyond noise, and verdicts on the targets;
+// - tables.rs: the terminal and Markdown tables;
+// - chart.rs: the SVG chart.
+// This file holds the constants, `Options` and `run`, and re-exports the public items.
+
+mod chart;
+mod criterion;
+mod noise;
+pub mod runs;
+mod tables;
+mod walk;
+
+pub use criterion::{
+    Bench, BenchmarkRecord, ConfidenceInterval, Estimate, Estimates, parse_benchmark,
+    parse_estimates,
+};
+pub use noise::{
+    Change, TargetVerdict, classify_change, comparable, judge_target, ratio_range, relative_change,
+};
+pub use tables::fmt_ns;
+pub use walk::{default_criterion_dir, load_baseline};
+
+use chart::write_svg;
+use std::path::PathBuf;
+use tables::{Out, comparison, family_tables, seeds, targets, uncontended};
+use walk::Data;
+
+/// The racy baseline: a plain load and store, no synchronisation cost at all.
+pub const RACY_BASELINE: &str = "LoadStoreCounter";
+/// The atomic baseline: one `lock xadd` per increment, the physical floor of a correct counter.
+pub const ATOMIC_BASELINE: &str = "AtomicCounter";
+/// std's Mutex around the counter.
+pub const MUTEX_COUNTER: &str = "MutexCounter";
+/// Per-thread cache-padded slots.
+pub const SHARDED_COUNTER: &str = "ShardedCounter";
+/// Target: ShardedCounter at 2 threads gives at least this multiple of AtomicCounter's aggregate
+/// throughput.
+pub const SHARDED_TARGET: f64 = 5.0;
+/// Target: the spin lock uncontended costs at most this multiple of std's Mutex.
+pub const SPIN_TARGET: f64 = 1.5;
+/// A change between baselines is flagged when the confidence intervals do not overlap *and* it
+/// is larger than this fraction.
+pub const NOISE_THRESHOLD: f64 = 0.05;
+/// The seed article's figure: locked over racy time, in Python with the GIL.
+pub const PYTHON_LOCKED_OVER_RACY: f64 = 2.2;
+
+/// What `racelab bench` was asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// criterion's directory.
+    pub dir: PathBuf,
+    /// The baseline to tabulate (`new` = the latest run).
+    pub baseline: String,
+    /// Compare `baseline` (before) with this one (after).
+    pub compare: Option<String>,
+    /// Write the SVG chart here.
+    pub svg: Option<PathBuf>,
+    /// Markdown tables instead of terminal ones.
+    pub markdown: bool,
+    /// Only this family.
+    pub family: Option<String>,
+}
+
+impl Options {
+    /// Defaults: the default criterion directory, baseline `new`, terminal tables, no chart.
+    pub fn new() -> Options {
+        Options {
+            dir: default_criterion_dir(),
+            baseline: "new".into(),
+            compare: None,
+            svg: None,
+            markdown: false,
+            family: None,
+        }
+    }
+    /// Where the chart goes by default.
+    pub fn default_svg(&self) -> PathBuf {
+        self.dir.join("racelab-ns-per-op.svg")
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::new()
+    }
+}
+
+/// Runs `racelab bench`: the tables as text (terminal or Markdown), and the chart if asked.
+///
+/// # Errors
+/// One line: no criterion data for the baseline(s), or a file that cannot be read or written.
+pub fn run(opts: &Options) -> Result<String, String> {
+    let data = Data::load(opts, &opts.baseline)?;
+    let mut out = Out {
+        markdown: opts.markdown,
+        text: String::new(),
+    };
+    if let Some(after) = &opts.compare {
+        let after_data = Data::load(opts, after)?;
+        comparison(&mut out, &opts.baseline, &data, after, &after_data);
+    } else {
+        let source = if opts.baseline == "new" {
+            "latest run".to_string()
+        } else {
+            format!("baseline `{}`", opts.baseline)
+        };
+        out.note(&format!(
+            "criterion results from {} ({source})",
+            opts.dir.display()
+        ));
+        if data.runs.is_none() {
+            out.note(&format!(
+                "no side file {}: parallelism and losses unknown (rerun `cargo bench`)",
+                runs::path_for(&opts.dir, &opts.baseline).display()
+            ));
+        }
+        family_tables(&mut out, &data);
+        uncontended(&mut out, &data);
+        targets(&mut out, &data);
+        seeds(&mut out, &data);
+    }
+    if let Some(path) = &opts.svg {
+        let data = match &opts.compare {
+            Some(after) => Data::load(opts, after)?,
+            None => data,
+        };
+        write_svg(path, &data)?;
+        out.note(&format!("wrote {}", path.display()));
+    }
+    Ok(out.text)
+}

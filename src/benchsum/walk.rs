@@ -1,0 +1,218 @@
+//! The directory walk: where criterion writes, every benchmark it saved for one baseline, and
+//! that baseline with its side file as `racelab bench` shows it ([`Data`]).
+
+use super::Options;
+use super::criterion::Bench;
+use super::runs::{self, RunStats, RunsFile};
+use std::path::{Path, PathBuf};
+
+/// Where criterion writes, as criterion decides it: `$CRITERION_HOME`, else
+/// `$CARGO_TARGET_DIR/criterion`, else `target/criterion` under the current directory if it
+/// exists, else under this crate's manifest directory.
+pub fn default_criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(target).join("criterion");
+    }
+    let local = PathBuf::from("target/criterion");
+    if local.is_dir() {
+        return local;
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
+    if manifest.is_dir() { manifest } else { local }
+}
+
+/// Every benchmark saved under `dir` for `baseline` (`new`, `base`, or a saved name), sorted
+/// by id.
+///
+/// # Errors
+/// Unreadable or corrupt files (a missing directory is an empty result).
+pub fn load_baseline(dir: &Path, baseline: &str) -> Result<Vec<Bench>, String> {
+    let mut out = Vec::new();
+    walk(dir, baseline, 0, &mut out)?;
+    // The ratio tables are about counters and locks; the queue and checker benchmarks print
+    // their own summaries (`benches/queue.rs`, `benches/lincheck.rs`).
+    out.retain(|b| matches!(b.family.as_str(), "counter" | "lock" | "seeds"));
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+fn walk(dir: &Path, baseline: &str, depth: usize, out: &mut Vec<Bench>) -> Result<(), String> {
+    if depth > 6 {
+        return Ok(());
+    }
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut subdirs: Vec<PathBuf> = read
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    subdirs.sort();
+    for sub in subdirs {
+        let name = sub.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name == "report" {
+            continue;
+        }
+        let (bj, ej) = (sub.join("benchmark.json"), sub.join("estimates.json"));
+        if name == baseline && bj.is_file() && ej.is_file() {
+            let read = |p: &Path| {
+                std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+            };
+            let bench = Bench::from_json(&read(&bj)?, &read(&ej)?)
+                .map_err(|e| format!("{}: {e}", sub.display()))?;
+            out.extend(bench);
+        } else if !bj.is_file() {
+            walk(&sub, baseline, depth + 1, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// One baseline's figures and its side file.
+pub(super) struct Data {
+    pub(super) benches: Vec<Bench>,
+    pub(super) runs: Option<RunsFile>,
+    family: Option<String>,
+}
+
+impl Data {
+    pub(super) fn load(opts: &Options, baseline: &str) -> Result<Data, String> {
+        let benches = load_baseline(&opts.dir, baseline)?;
+        if benches.is_empty() {
+            return Err(if baseline == "new" {
+                format!(
+                    "no criterion results under {}: run `cargo bench` first",
+                    opts.dir.display()
+                )
+            } else {
+                format!(
+                    "no criterion results for baseline `{baseline}` under {}: run `cargo bench -- --save-baseline {baseline}` first",
+                    opts.dir.display()
+                )
+            });
+        }
+        if let Some(f) = &opts.family
+            && !benches.iter().any(|b| b.family.eq_ignore_ascii_case(f))
+        {
+            return Err(format!(
+                "no criterion results for family `{f}` under {}",
+                opts.dir.display()
+            ));
+        }
+        Ok(Data {
+            benches,
+            runs: runs::read(&runs::path_for(&opts.dir, baseline)),
+            family: opts.family.clone(),
+        })
+    }
+    /// The benchmarks to show (baselines are looked up among all of them).
+    pub(super) fn shown(&self) -> impl Iterator<Item = &Bench> {
+        self.benches.iter().filter(|b| {
+            self.family
+                .as_ref()
+                .is_none_or(|f| b.family.eq_ignore_ascii_case(f))
+        })
+    }
+    pub(super) fn stats(&self, b: &Bench) -> Option<&RunStats> {
+        self.runs.as_ref()?.entries.get(&b.id)
+    }
+    /// A variant at a thread count, in any family but `seeds` (baselines cross families).
+    pub(super) fn find(&self, variant: &str, threads: usize) -> Option<&Bench> {
+        self.benches
+            .iter()
+            .find(|b| b.family != "seeds" && b.variant == variant && b.threads == threads)
+    }
+    pub(super) fn find_matching(
+        &self,
+        family: &str,
+        needle: &str,
+        threads: usize,
+    ) -> Option<&Bench> {
+        self.benches.iter().find(|b| {
+            b.family == family
+                && b.threads == threads
+                && b.variant.to_lowercase().contains(&needle.to_lowercase())
+        })
+    }
+    pub(super) fn racy(&self, b: &Bench) -> Option<bool> {
+        self.stats(b)
+            .map(|s| s.racy)
+            .or_else(|| catalogue_racy(&b.variant))
+    }
+    pub(super) fn cpus(&self) -> Option<usize> {
+        self.runs.as_ref()?.entries.values().map(|s| s.cpus).max()
+    }
+}
+
+/// `(variant, racy)` of every catalogue entry, in catalogue order (built once).
+fn catalogue_index() -> &'static [(&'static str, bool)] {
+    static INDEX: std::sync::OnceLock<Vec<(&'static str, bool)>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        crate::catalogue::catalogue()
+            .iter()
+            .map(|e| (e.variant, e.racy()))
+            .collect()
+    })
+}
+
+fn catalogue_racy(variant: &str) -> Option<bool> {
+    catalogue_index()
+        .iter()
+        .find(|(v, _)| *v == variant)
+        .map(|(_, racy)| *racy)
+}
+
+/// Catalogue order of variants (racy first within a family); unknown ones after, by name.
+pub(super) fn order_key(b: &Bench) -> (usize, usize, String) {
+    let fam = match b.family.as_str() {
+        "counter" => 0,
+        "lock" => 1,
+        "seeds" => 3,
+        _ => 2,
+    };
+    let pos = catalogue_index()
+        .iter()
+        .position(|(v, _)| *v == b.variant)
+        .unwrap_or(usize::MAX);
+    (fam, pos, b.variant.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::benchsum::criterion::fixtures::*;
+    use crate::benchsum::run;
+
+    #[test]
+    fn loads_a_baseline_from_a_directory_tree() {
+        let dir = std::env::temp_dir().join(format!("racelab-benchsum-{}", std::process::id()));
+        let leaf = dir.join("lock/LockCounter_SpinLock_/2");
+        for b in ["new", "A"] {
+            std::fs::create_dir_all(leaf.join(b)).unwrap();
+            std::fs::write(leaf.join(b).join("benchmark.json"), BENCHMARK).unwrap();
+            std::fs::write(leaf.join(b).join("estimates.json"), ESTIMATES).unwrap();
+        }
+        std::fs::create_dir_all(dir.join("report")).unwrap();
+        let new = load_baseline(&dir, "new").unwrap();
+        assert_eq!(new.len(), 1);
+        assert_eq!(new[0].variant, "LockCounter<SpinLock>");
+        assert_eq!(load_baseline(&dir, "A").unwrap().len(), 1);
+        assert!(load_baseline(&dir, "B").unwrap().is_empty());
+        let opts = Options {
+            dir: dir.clone(),
+            baseline: "B".into(),
+            ..Options::new()
+        };
+        let e = run(&opts).unwrap_err();
+        assert!(
+            e.contains("no criterion results") && !e.contains('\n'),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(load_baseline(&dir, "new").unwrap().is_empty());
+    }
+}
