@@ -26,6 +26,7 @@ pub mod bench;
 #[cfg(feature = "cli")]
 pub mod benchsum;
 pub mod catalogue;
+pub mod compare;
 pub mod counter;
 pub mod engine;
 pub mod lincheck;
