@@ -166,7 +166,22 @@ impl Entry {
             ..self
         }
     }
+    /// With `expect` on `engine` instead of what its builder chose.
+    fn expecting(mut self, engine: EngineKind, expect: Expect) -> Entry {
+        for (kind, e) in self.expect.iter_mut() {
+            if *kind == engine {
+                *e = expect;
+            }
+        }
+        self
+    }
 }
+
+/// Why loom cannot catch a bug that needs a timer to fire early (modelled time).
+pub const LOOM_NO_TIME: &str = "loom has no data choices, so a timed wait times out only when nothing else can run; a timeout racing a wakeup is never explored";
+
+/// Why bounded DFS cannot either.
+pub const DFS_NO_TIME: &str = "bounded DFS enumerates schedules only: a timed wait times out only when nothing else can run, never racing a wakeup";
 
 /// What a racy entry expects: loom must catch it; the four shuttle-based engines share one
 /// expectation; stress has its own.
@@ -549,6 +564,16 @@ pub fn catalogue() -> Vec<Entry> {
         )
         .queue::<Queues<LatestFirstBuffer<u64>>>("LatestFirstBuffer")
         .explorable::<LatestFirstBuffer<u64>>(),
+        racy_queue(
+            BugClass::TimeoutLostItem,
+            &["lost item"],
+            "hands an item straight to a waiting consumer; a timed pop whose timer fires as the item is handed over leaves without looking in its hand",
+            Expect::Must,
+            Expect::May,
+        )
+        .queue::<Queues<TimeoutLosesHandoffBuffer<u64>>>("TimeoutLosesHandoffBuffer")
+        .expecting(EngineKind::Loom, Expect::Blind(LOOM_NO_TIME))
+        .expecting(EngineKind::ShuttleDfs, Expect::Blind(DFS_NO_TIME)),
         racy_queue(            BugClass::WeakMemory,
             &["data race", "weak-memory reordering", "not linearizable"],
             "SPSC ring publishing its tail Relaxed: the consumer sees the new tail before the slot's contents",
@@ -588,6 +613,11 @@ pub fn catalogue() -> Vec<Entry> {
             "mutex plus not_empty/not_full condvars, every wait in a while loop",
         )
         .explorable::<BoundedBuffer<u64>>(),
+        correct_queue::<Queues<HandoffBuffer<u64>>>(
+            "HandoffBuffer",
+            "bounded buffer that hands an item straight to the longest-waiting consumer; a timed pop re-checks its hand when the timer fires",
+        )
+        .explorable::<HandoffBuffer<u64>>(),
         correct_queue::<Queues<MpmcRing<u64>>>(
             "MpmcRing",
             "Vyukov's sequence-stamped ring (crossbeam's ArrayQueue) with close as a mark bit in the tail",

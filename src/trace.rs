@@ -152,6 +152,12 @@ pub enum CondvarOp {
     },
     /// `wait` returned with the lock held again.
     Woken,
+    /// A timed wait timed out (modelled time), with the lock held again; `idle`: because
+    /// nothing else could run, rather than by the engine's choice.
+    TimedOut {
+        /// The timer fired because every other thread was stuck.
+        idle: bool,
+    },
     /// `notify_one`.
     NotifyOne,
     /// `notify_all`.
@@ -179,6 +185,8 @@ pub enum ThreadOp {
     Unpark(usize),
     /// `yield_now` or a spin-loop hint.
     Yield,
+    /// A deadline check found the deadline passed (modelled time: the engine fired the timer).
+    DeadlinePassed,
 }
 
 /// One recorded event.
@@ -348,6 +356,15 @@ impl Trace {
                     format!("{}.wait (releases {})", self.obj(*obj), self.obj(*lock))
                 }
                 CondvarOp::Woken => format!("{}.wait returned", self.obj(*obj)),
+                CondvarOp::TimedOut { idle: false } => {
+                    format!(
+                        "{}.wait timed out (the engine fired its timer)",
+                        self.obj(*obj)
+                    )
+                }
+                CondvarOp::TimedOut { idle: true } => {
+                    format!("{}.wait timed out (nothing else could run)", self.obj(*obj))
+                }
                 CondvarOp::NotifyOne => format!("{}.notify_one", self.obj(*obj)),
                 CondvarOp::NotifyAll => format!("{}.notify_all", self.obj(*obj)),
             },
@@ -368,6 +385,7 @@ impl Trace {
                 ThreadOp::Unparked => "park returned".into(),
                 ThreadOp::Unpark(t) => format!("unpark {}", self.thread_name(*t)),
                 ThreadOp::Yield => "yield".into(),
+                ThreadOp::DeadlinePassed => "deadline passed (the engine fired the timer)".into(),
             },
         }
     }

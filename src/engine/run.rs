@@ -135,10 +135,14 @@ impl ModelRun {
 /// How a model-checker run ended, as the engines turn it into a result.
 pub(crate) enum Ending {
     Caught(Counterexample),
-    Passed(Option<Bound>),
+    /// A pass, with what ended it, and a note on what it did not explore.
+    Passed(Option<Bound>, Option<&'static str>),
     NotRun(String),
     Error(String),
 }
+
+/// The note on a pass whose engine does not choose when timers fire.
+pub(crate) const IDLE_TIMERS: &str = "timed waits here timed out only when nothing else could run: this engine does not choose when a timer fires, so a timeout racing a wakeup was not explored (shuttle's random and PCT schedulers and proptest explore it)";
 
 /// Classifies how a model-checker run ended. Call it right after the checker returned or
 /// unwound, before `model::end`.
@@ -150,6 +154,7 @@ pub(crate) fn conclude(
     // What the context holds about the last execution, and the registry's deadlock report.
     let trace = model::snapshot();
     let registry = model::deadlock_report();
+    let timers = model::idle_timers_only().then_some(IDLE_TIMERS);
     let (failure, cap) = model::end();
     let executions = run.executions();
     if let Some(f) = failure {
@@ -184,13 +189,13 @@ pub(crate) fn conclude(
     }
     let payload = match outcome {
         Ok(()) => {
-            return Ending::Passed(run.stopped.get().copied().map(Bound::Cap));
+            return Ending::Passed(run.stopped.get().copied().map(Bound::Cap), timers);
         }
         Err(p) => p,
     };
     if let Some(Signal::Stop) = payload.downcast_ref::<Signal>() {
         return match run.stopped.get().copied() {
-            Some(c) => Ending::Passed(Some(Bound::Cap(c))),
+            Some(c) => Ending::Passed(Some(Bound::Cap(c)), timers),
             None => Ending::Error("racelab stopped the execution without recording why".into()),
         };
     }
@@ -259,7 +264,7 @@ pub(crate) fn capped(cap: Cap, executions: u64) -> Ending {
     if executions <= 1 {
         Ending::NotRun(format!("the first execution already hit a cap: {cap}"))
     } else {
-        Ending::Passed(Some(Bound::Cap(cap)))
+        Ending::Passed(Some(Bound::Cap(cap)), None)
     }
 }
 
@@ -291,9 +296,12 @@ pub(crate) fn apply(r: &mut EngineResult, ending: Ending, replay: impl FnOnce() 
             c.replay = replay();
             r.counterexample = Some(c);
         }
-        Ending::Passed(bound) => {
+        Ending::Passed(bound, note) => {
             r.verdict = Verdict::Passed;
             r.bound = bound;
+            if let Some(note) = note {
+                r.note = note.to_string();
+            }
         }
         Ending::NotRun(why) => {
             r.verdict = Verdict::NotRun;

@@ -138,7 +138,17 @@ fn run_choices_with(
 ) -> EngineResult {
     let scheduler = ChoiceScheduler::new(choices.to_vec());
     let run = ModelRun::new(EngineKind::Proptest, scenario.name(), None, Some(1), opts);
-    let out = run_with(scenario, scheduler, max_steps, &run, opts, None);
+    let out = run_with(
+        scenario,
+        scheduler,
+        max_steps,
+        &run,
+        opts,
+        super::shuttle::Drive {
+            time_choices: true,
+            ..Default::default()
+        },
+    );
     if let Some(p) = parent {
         p.fetch_add(run.executions(), Ordering::Relaxed);
     }

@@ -75,6 +75,54 @@ std::thread_local! {
     /// The schedule of the current execution. The scheduler runs on the engine's OS thread, so
     /// a thread-local costs less than a lock at every scheduling step.
     static SCHEDULE: std::cell::RefCell<Schedule> = std::cell::RefCell::new(Schedule::new(0));
+    /// The data choices of the current execution (modelled time's timers), in order. shuttle's
+    /// schedule records only *that* a choice was made; the values make the replay exact, also
+    /// for the proptest engine, whose choices do not come from the schedule's seed.
+    static CHOICES: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The separator between a shuttle schedule and its data choices in a replay string.
+const CHOICES_MARK: char = '~';
+
+/// A replay scheduler that hands back the recorded data choices.
+struct WithChoices<S> {
+    inner: S,
+    choices: Vec<u64>,
+    next: usize,
+}
+
+impl<S: Scheduler> Scheduler for WithChoices<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        self.next = 0;
+        self.inner.new_execution()
+    }
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        self.inner.next_task(runnable, current, is_yielding)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let fallback = self.inner.next_u64();
+        let v = self.choices.get(self.next).copied().unwrap_or(fallback);
+        self.next += 1;
+        v
+    }
+}
+
+/// Splits a replay string into the shuttle schedule and its data choices.
+fn split_choices(s: &str) -> Result<(&str, Vec<u64>), String> {
+    let Some((schedule, values)) = s.split_once(CHOICES_MARK) else {
+        return Ok((s, Vec::new()));
+    };
+    let values = values
+        .split(',')
+        .map(|v| u64::from_str_radix(v, 16))
+        .collect::<Result<Vec<u64>, _>>()
+        .map_err(|_| "the data choices after `~` are comma-separated hex numbers".to_string())?;
+    Ok((schedule, values))
 }
 
 /// Wraps a scheduler: records the schedule of the current execution, counts steps and decision
@@ -89,11 +137,16 @@ pub(crate) struct Recording<S> {
     /// (target confidence, depth) of an adaptive PCT budget.
     adaptive: Option<(f64, usize)>,
     pub reached: Arc<std::sync::atomic::AtomicBool>,
+    /// Stop after a first execution with no scheduling decision (PCT: nothing to vary, and
+    /// shuttle's PCT asserts on it).
+    stop_if_sequential: bool,
+    pub sequential: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<S> Recording<S> {
     pub(crate) fn new(inner: S, run: Arc<ModelRun>, max_steps: u64) -> Self {
         SCHEDULE.with(|s| *s.borrow_mut() = Schedule::new(0));
+        CHOICES.with(|c| c.borrow_mut().clear());
         Recording {
             inner,
             run,
@@ -103,6 +156,8 @@ impl<S> Recording<S> {
             tasks: 0,
             adaptive: None,
             reached: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            stop_if_sequential: false,
+            sequential: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
     fn end_execution(&mut self) {
@@ -127,6 +182,13 @@ impl<S: Scheduler> Scheduler for Recording<S> {
         if model::stopping() || self.run.over_budget().is_some() {
             return None;
         }
+        if self.stop_if_sequential
+            && self.run.executions() == 1
+            && self.run.steps_seen.load(Ordering::Relaxed) == 0
+        {
+            self.sequential.store(true, Ordering::Relaxed);
+            return None;
+        }
         if let Some((target, depth)) = self.adaptive
             && ran
         {
@@ -143,6 +205,7 @@ impl<S: Scheduler> Scheduler for Recording<S> {
         }
         let s = self.inner.new_execution()?;
         SCHEDULE.with(|c| *c.borrow_mut() = Schedule::new(s.seed));
+        CHOICES.with(|c| c.borrow_mut().clear());
         Some(s)
     }
     fn next_task(
@@ -171,7 +234,9 @@ impl<S: Scheduler> Scheduler for Recording<S> {
     }
     fn next_u64(&mut self) -> u64 {
         SCHEDULE.with(|c| c.borrow_mut().push_random());
-        self.inner.next_u64()
+        let v = self.inner.next_u64();
+        CHOICES.with(|c| c.borrow_mut().push(v));
+        v
     }
 }
 
@@ -214,6 +279,8 @@ pub(crate) struct Output {
     pub schedule: String,
     pub elapsed: Duration,
     pub reached: bool,
+    /// PCT stopped after one execution that made no scheduling decision.
+    pub sequential: bool,
 }
 
 impl Output {
@@ -230,6 +297,20 @@ impl Output {
     }
 }
 
+/// The note of a PCT pass that stopped after one execution.
+const PCT_SEQUENTIAL: &str = "the first execution made no scheduling decision (at most one thread could run at every step), so PCT has no priorities to vary: one run";
+
+/// How a shuttle-based engine drives its scheduler.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Drive {
+    /// (target confidence, depth) of an adaptive PCT budget.
+    pub adaptive: Option<(f64, usize)>,
+    /// Whether the engine chooses when timers fire (see `runtime::time`).
+    pub time_choices: bool,
+    /// PCT: stop after a first execution without a scheduling decision.
+    pub pct: bool,
+}
+
 /// Runs `scenario` under `scheduler` (wrapped in `Recording`) for the run `run`. Shared by
 /// every shuttle-based engine.
 pub(crate) fn run_with<S: Scheduler + 'static>(
@@ -238,27 +319,44 @@ pub(crate) fn run_with<S: Scheduler + 'static>(
     max_steps: usize,
     run: &Arc<ModelRun>,
     opts: &RunOptions,
-    adaptive: Option<(f64, usize)>,
+    how: Drive,
 ) -> Output {
+    let Drive {
+        adaptive,
+        time_choices,
+        pct,
+    } = how;
     let _quiet = Quiet::new();
     let mut recording = Recording::new(scheduler, run.clone(), max_steps as u64);
     recording.adaptive = adaptive;
+    recording.stop_if_sequential = pct;
     let reached = recording.reached.clone();
+    let sequential = recording.sequential.clone();
     let runner = Runner::new(recording, config());
     let body = run.body(scenario, false);
     model::begin::<Shuttle>(opts.traces, u64::MAX);
+    model::set_time_choices(time_choices);
     let start = Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         runner.run(body);
     }));
     let elapsed = start.elapsed();
     let ending = conclude(outcome, run, "shuttle");
-    let schedule = SCHEDULE.with(|c| serialize_schedule(&c.borrow()));
+    let mut schedule = SCHEDULE.with(|c| serialize_schedule(&c.borrow()));
+    CHOICES.with(|c| {
+        let c = c.borrow();
+        if !c.is_empty() {
+            let values: Vec<String> = c.iter().map(|v| format!("{v:x}")).collect();
+            schedule.push(CHOICES_MARK);
+            schedule.push_str(&values.join(","));
+        }
+    });
     Output {
         ending,
         schedule,
         elapsed,
         reached: reached.load(Ordering::Relaxed),
+        sequential: sequential.load(Ordering::Relaxed),
     }
 }
 
@@ -310,7 +408,10 @@ pub fn run(
             cfg.max_steps,
             &run,
             opts,
-            None,
+            Drive {
+                time_choices: true,
+                ..Drive::default()
+            },
         ),
         Mode::Pct => run_with(
             scenario,
@@ -318,7 +419,11 @@ pub fn run(
             cfg.max_steps,
             &run,
             opts,
-            adaptive,
+            Drive {
+                adaptive,
+                time_choices: true,
+                pct: true,
+            },
         ),
         Mode::Dfs => run_with(
             scenario,
@@ -326,10 +431,11 @@ pub fn run(
             cfg.max_steps,
             &run,
             opts,
-            None,
+            Drive::default(),
         ),
     };
     let reached = out.reached;
+    let sequential = out.sequential;
     let mut r = out.result(engine, scenario.name(), &run);
     if r.verdict == Verdict::Passed {
         let budget_used = r.bound == Some(Bound::Cap(Cap::Executions(cfg.iterations as u64)));
@@ -340,6 +446,10 @@ pub fn run(
                         preemption_bound: None,
                     });
                 }
+            }
+            Mode::Pct if sequential => {
+                r.bound = Some(Bound::Runs(r.executions));
+                r.note = PCT_SEQUENTIAL.into();
             }
             Mode::Random | Mode::Pct => {
                 if reached {
@@ -373,6 +483,7 @@ pub fn run(
 /// # Errors
 /// A one-line description of what is wrong.
 pub fn validate_schedule(s: &str) -> Result<Schedule, String> {
+    let (s, _) = split_choices(s)?;
     let hex: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if hex.is_empty() || hex.len() % 2 != 0 {
         return Err("a shuttle schedule is a non-empty even-length hex string".into());
@@ -436,11 +547,29 @@ pub fn replay(
     engine: EngineKind,
     schedule: &str,
 ) -> Result<EngineResult, String> {
+    let (_, choices) = split_choices(schedule)?;
     let schedule = validate_schedule(schedule)?;
-    let mut scheduler = ReplayScheduler::new_from_schedule(schedule);
-    scheduler.set_allow_incomplete();
+    let mut replayer = ReplayScheduler::new_from_schedule(schedule);
+    replayer.set_allow_incomplete();
+    // The original run drew data choices exactly where it met a timed wait with choices on.
+    let time_choices = !choices.is_empty();
+    let scheduler = WithChoices {
+        inner: replayer,
+        choices,
+        next: 0,
+    };
     let opts = RunOptions::default();
     let run = ModelRun::new(engine, scenario.name(), None, Some(1), &opts);
-    let out = run_with(scenario, scheduler, usize::MAX / 2, &run, &opts, None);
+    let out = run_with(
+        scenario,
+        scheduler,
+        usize::MAX / 2,
+        &run,
+        &opts,
+        Drive {
+            time_choices,
+            ..Drive::default()
+        },
+    );
     Ok(out.result(engine, scenario.name(), &run))
 }

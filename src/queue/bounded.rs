@@ -1,8 +1,9 @@
 //! Bounded buffers built from a mutex and condition variables: the correct one, three classic
 //! ways to get its waits wrong, and one that gets the order wrong.
 
-use super::{CapacityError, PopError, PushError, Queue, bounded_capacity, deadline, wait_until};
+use super::{CapacityError, PopError, PushError, Queue, bounded_capacity};
 use crate::runtime::{CondvarApi, DefaultRuntime, MutexApi, Runtime};
+use crate::runtime::{Deadline, wait_while};
 use crate::scenario::{BugClass, fail};
 use crate::trace;
 use std::collections::VecDeque;
@@ -90,15 +91,17 @@ impl<T: Send + 'static, R: Runtime> Core<T, R> {
         wake: &R::Condvar,
         timeout: Option<Duration>,
     ) -> Result<(), PushError<T>> {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
-        while !g.closed && g.items.len() >= self.capacity {
-            trace::event(|| "push: full, wait".into());
-            let (g2, timed_out) = wait_until::<R, _>(wait_on, g, deadline);
-            g = g2;
-            if timed_out && !g.closed && g.items.len() >= self.capacity {
-                return Err(PushError::Timeout(item));
-            }
+        let deadline = Deadline::<R>::from_timeout(timeout);
+        let (mut g, timed_out) =
+            wait_while(wait_on, self.state.lock(), &deadline, |s: &mut Buf<T>| {
+                let full = !s.closed && s.items.len() >= self.capacity;
+                if full {
+                    trace::event(|| "push: full, wait".into());
+                }
+                full
+            });
+        if timed_out {
+            return Err(PushError::Timeout(item));
         }
         if g.closed {
             return Err(PushError::Closed(item));
@@ -116,15 +119,17 @@ impl<T: Send + 'static, R: Runtime> Core<T, R> {
         wake: &R::Condvar,
         timeout: Option<Duration>,
     ) -> Result<T, PopError> {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
-        while !g.closed && g.items.is_empty() {
-            trace::event(|| "pop: empty, wait".into());
-            let (g2, timed_out) = wait_until::<R, _>(wait_on, g, deadline);
-            g = g2;
-            if timed_out && !g.closed && g.items.is_empty() {
-                return Err(PopError::Timeout);
-            }
+        let deadline = Deadline::<R>::from_timeout(timeout);
+        let (mut g, timed_out) =
+            wait_while(wait_on, self.state.lock(), &deadline, |s: &mut Buf<T>| {
+                let empty = !s.closed && s.items.is_empty();
+                if empty {
+                    trace::event(|| "pop: empty, wait".into());
+                }
+                empty
+            });
+        if timed_out {
+            return Err(PopError::Timeout);
         }
         match (self.take)(&mut g.items) {
             Some(item) => {
@@ -266,12 +271,12 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
         self.core.try_push(item, || self.not_empty.notify_one())
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
-        let deadline = deadline::<R>(timeout);
+        let deadline = Deadline::<R>::from_timeout(timeout);
         let mut g = self.core.state.lock();
         // The bug: `if`, so a stolen wakeup is not noticed.
         if !g.closed && g.items.len() >= self.core.capacity {
             trace::event(|| "push: full, wait on not_full (once: `if`)".into());
-            let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
+            let (g2, timed_out) = deadline.wait(&self.not_full, g);
             g = g2;
             if timed_out && !g.closed && g.items.len() >= self.core.capacity {
                 return Err(PushError::Timeout(item));
@@ -293,12 +298,12 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for IfNotWhileBuffer<T, R> {
         Ok(())
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let deadline = deadline::<R>(timeout);
+        let deadline = Deadline::<R>::from_timeout(timeout);
         let mut g = self.core.state.lock();
         // The bug: `if`, so a stolen wakeup is not noticed.
         if !g.closed && g.items.is_empty() {
             trace::event(|| "pop: empty, wait on not_empty (once: `if`)".into());
-            let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, g, deadline);
+            let (g2, timed_out) = deadline.wait(&self.not_empty, g);
             g = g2;
             if timed_out && !g.closed && g.items.is_empty() {
                 return Err(PopError::Timeout);
@@ -433,16 +438,16 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CheckThenPushQueue<T, R> {
         }
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
-        let deadline = deadline::<R>(timeout);
-        {
-            let mut g = self.core.state.lock();
-            while !g.closed && g.items.len() >= self.core.capacity {
-                let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
-                g = g2;
-                if timed_out && !g.closed && g.items.len() >= self.core.capacity {
-                    return Err(PushError::Timeout(item));
-                }
-            }
+        let deadline = Deadline::<R>::from_timeout(timeout);
+        let (g, timed_out) = wait_while(
+            &self.not_full,
+            self.core.state.lock(),
+            &deadline,
+            |s: &mut Buf<T>| !s.closed && s.items.len() >= self.core.capacity,
+        );
+        drop(g);
+        if timed_out {
+            return Err(PushError::Timeout(item));
         }
         // The bug again: the room seen above may be gone by now.
         self.append(item)

@@ -2,8 +2,9 @@
 //! with `task_done`, and whose `join` waits until every item put has been acknowledged. And two
 //! ways to get close and join wrong.
 
-use super::{CapacityError, PopError, PushError, Queue, bounded::Buf, deadline, wait_until};
+use super::{CapacityError, PopError, PushError, Queue, bounded::Buf};
 use crate::runtime::{AtomicBoolApi, CondvarApi, DefaultRuntime, MutexApi, Runtime};
+use crate::runtime::{Deadline, wait_while};
 use crate::trace;
 use std::collections::VecDeque;
 use std::fmt;
@@ -169,14 +170,15 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for ClosableQueue<T, R> {
         }
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
-        while !g.buf.closed && self.full(g.buf.items.len()) {
-            let (g2, timed_out) = wait_until::<R, _>(&self.not_full, g, deadline);
-            g = g2;
-            if timed_out && !g.buf.closed && self.full(g.buf.items.len()) {
-                return Err(PushError::Timeout(item));
-            }
+        let deadline = Deadline::<R>::from_timeout(timeout);
+        let (mut g, timed_out) = wait_while(
+            &self.not_full,
+            self.state.lock(),
+            &deadline,
+            |s: &mut Tasks<T>| !s.buf.closed && self.full(s.buf.items.len()),
+        );
+        if timed_out {
+            return Err(PushError::Timeout(item));
         }
         if g.buf.closed {
             trace::event(|| "push refused: closed".into());
@@ -189,14 +191,15 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for ClosableQueue<T, R> {
         Ok(())
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
-        while !g.buf.closed && g.buf.items.is_empty() {
-            let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, g, deadline);
-            g = g2;
-            if timed_out && !g.buf.closed && g.buf.items.is_empty() {
-                return Err(PopError::Timeout);
-            }
+        let deadline = Deadline::<R>::from_timeout(timeout);
+        let (mut g, timed_out) = wait_while(
+            &self.not_empty,
+            self.state.lock(),
+            &deadline,
+            |s: &mut Tasks<T>| !s.buf.closed && s.buf.items.is_empty(),
+        );
+        if timed_out {
+            return Err(PopError::Timeout);
         }
         match g.buf.items.pop_front() {
             Some(item) => {
@@ -246,14 +249,15 @@ impl<T: Send + 'static, R: Runtime> TaskQueue<T> for ClosableQueue<T, R> {
         Ok(())
     }
     fn join_timeout(&self, timeout: Option<Duration>) -> bool {
-        let deadline = deadline::<R>(timeout);
-        let mut g = self.state.lock();
-        while g.unfinished > 0 {
-            let (g2, timed_out) = wait_until::<R, _>(&self.all_done, g, deadline);
-            g = g2;
-            if timed_out && g.unfinished > 0 {
-                return false;
-            }
+        let deadline = Deadline::<R>::from_timeout(timeout);
+        let (_g, timed_out) = wait_while(
+            &self.all_done,
+            self.state.lock(),
+            &deadline,
+            |s: &mut Tasks<T>| s.unfinished > 0,
+        );
+        if timed_out {
+            return false;
         }
         trace::event(|| "join returns".into());
         true
@@ -409,14 +413,15 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CloseRacesPushQueue<T, R> {
         self.try_push(item)
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let deadline = deadline::<R>(timeout);
-        let mut items = self.items.lock();
-        while items.is_empty() && !self.closed.load(SeqCst) {
-            let (g2, timed_out) = wait_until::<R, _>(&self.not_empty, items, deadline);
-            items = g2;
-            if timed_out && items.is_empty() && !self.closed.load(SeqCst) {
-                return Err(PopError::Timeout);
-            }
+        let deadline = Deadline::<R>::from_timeout(timeout);
+        let (mut items, timed_out) = wait_while(
+            &self.not_empty,
+            self.items.lock(),
+            &deadline,
+            |items: &mut VecDeque<T>| items.is_empty() && !self.closed.load(SeqCst),
+        );
+        if timed_out {
+            return Err(PopError::Timeout);
         }
         match items.pop_front() {
             Some(item) => {

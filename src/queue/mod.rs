@@ -14,6 +14,7 @@
 mod bounded;
 mod closable;
 pub mod generate;
+mod handoff;
 mod reference;
 mod ring;
 mod scenarios;
@@ -26,14 +27,16 @@ pub use self::bounded::{
 pub use self::closable::{
     ClosableQueue, CloseRacesPushQueue, EarlyJoinQueue, Iter, TaskDoneError, TaskQueue,
 };
+pub use self::handoff::{Handoff, HandoffBuffer, TimeoutLosesHandoffBuffer};
 pub use self::reference::{CrossbeamArrayQueue, CrossbeamChannel, CrossbeamSegQueue};
 pub use self::ring::{LoadStoreIndexRing, MpmcRing};
 pub use self::scenarios::{Queues, TaskQueues};
 pub use self::spsc::{RelaxedSpscRing, SpscRing};
 
+use crate::runtime::Deadline;
 use crate::runtime::Runtime;
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Why a push did not happen. Every variant hands the item back: nothing is dropped.
 #[derive(PartialEq, Eq)]
@@ -255,63 +258,36 @@ pub trait Queue<T: Send + 'static>: Send + Sync + 'static {
     fn capacity(&self) -> Option<usize>;
 }
 
-/// A retry loop's wait: spin a little, then yield, until an optional deadline. Under the model
-/// checkers every step yields (so the checker runs someone else) and there is no deadline.
+/// A retry loop's wait: spin a little, then yield, until an optional deadline.
 pub(crate) struct Wait<R: Runtime> {
-    deadline: Option<Instant>,
+    deadline: Deadline<R>,
     step: u32,
-    _r: std::marker::PhantomData<R>,
 }
 
 impl<R: Runtime> Wait<R> {
     pub(crate) fn new(timeout: Option<Duration>) -> Self {
         Wait {
-            deadline: deadline::<R>(timeout),
+            deadline: Deadline::from_timeout(timeout),
             step: 0,
-            _r: std::marker::PhantomData,
         }
     }
     /// Waits a little; false once the deadline has passed.
+    #[track_caller]
     pub(crate) fn step(&mut self) -> bool {
         self.snooze();
-        self.deadline.is_none_or(|d| Instant::now() < d)
+        !self.deadline.passed()
     }
     /// A short spin inside a lock-free operation that waits for another thread's in-progress
-    /// step (crossbeam's `Backoff::snooze`).
+    /// step (crossbeam's `Backoff::snooze`). Where spinning is not fair (the checkers), it
+    /// yields at once.
     pub(crate) fn snooze(&mut self) {
         self.step = self.step.saturating_add(1);
-        if R::MODEL || self.step > 6 {
+        if !R::CAPS.fair || self.step > 6 {
             R::yield_now();
         } else {
             for _ in 0..(1u32 << self.step) {
                 R::spin_loop();
             }
         }
-    }
-}
-
-/// The deadline of a blocking operation: none under the model checkers (they have no clock).
-pub(crate) fn deadline<R: Runtime>(timeout: Option<Duration>) -> Option<Instant> {
-    if R::MODEL {
-        None
-    } else {
-        timeout.map(|t| Instant::now() + t)
-    }
-}
-
-/// Waits on `cv` until notified, or until `deadline`. The flag is true when the deadline has
-/// passed (the caller re-checks its condition either way: wakeups can be spurious or stolen).
-pub(crate) fn wait_until<'a, R: Runtime, S: Send + 'static>(
-    cv: &R::Condvar,
-    guard: crate::runtime::MutexGuard<'a, R, S>,
-    deadline: Option<Instant>,
-) -> (crate::runtime::MutexGuard<'a, R, S>, bool) {
-    use crate::runtime::CondvarApi;
-    match deadline {
-        None => (cv.wait(guard), false),
-        Some(d) => match d.checked_duration_since(Instant::now()) {
-            Some(left) if !left.is_zero() => cv.wait_timeout(guard, left),
-            _ => (guard, true),
-        },
     }
 }

@@ -99,6 +99,14 @@ pub(crate) fn pop<Q: Queue<u64>>(
     })
 }
 
+/// A timed pop (`pop_timeout`), recorded as a blocking pop that may time out.
+fn pop_timed<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, timeout: std::time::Duration) {
+    log.record(&lab.clock, QueueOp::Pop, || {
+        let r = lab.q.pop_timeout(Some(timeout));
+        (pop_ret(&r), ())
+    });
+}
+
 /// A close, recorded.
 pub(crate) fn close<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log) {
     log.record(&lab.clock, QueueOp::Close, || {
@@ -495,7 +503,32 @@ fn mpmc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
     } else {
         one_two
     };
-    vec![two_one, one_two, close, overfill]
+    let mut all = vec![two_one, one_two, close, overfill];
+    if Q::BLOCKING {
+        all.push(timed_pop::<R, Q>(checker));
+    }
+    all
+}
+
+/// `timed pop meets a push`: a consumer pops with a timeout while a producer pushes one item.
+/// Under modelled time the engine may fire the timer before the wait, at the wake (racing the
+/// push's notification) or not at all; on real threads the timeout is 50 µs. Whatever the
+/// timer did, the item is popped or still in the queue.
+fn timed_pop<R: Runtime, Q: Queue<u64>>(checker: bool) -> Scenario<R> {
+    let judge = move |lab: &Lab<Q>, logs: &[Log]| judge::<R, Q>(lab, logs, checker);
+    Scenario::<R>::builder("timed pop meets a push", lab::<Q>(1))
+        .observing::<Log>()
+        .thread(|l| {
+            let mut log = Log::new(0);
+            pop_timed(l, &mut log, std::time::Duration::from_micros(50));
+            log
+        })
+        .thread(|l| {
+            let mut log = Log::new(1);
+            push(l, &mut log, 1);
+            log
+        })
+        .check(judge)
 }
 
 fn spsc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {

@@ -142,6 +142,8 @@ impl<T: Send + 'static> super::CellApi<T> for loom::cell::UnsafeCell<T> {
 impl Checker for Loom {
     const CHECKER: &'static str = "loom";
     const MAX_THREADS: Option<usize> = Some(loom::MAX_THREADS);
+    const EXHAUSTIVE: bool = true;
+    const WEAK_MEMORY: bool = true;
     type RawMutex<T: Send + 'static> = Mutex<T>;
     type RawRwLock<T: Send + Sync + 'static> = RwLock<T>;
     type RawCondvar = Condvar;
@@ -183,6 +185,10 @@ impl Checker for Loom {
     }
     fn raw_unpark(t: &loom::thread::Thread) {
         t.unpark()
+    }
+    fn random() -> u64 {
+        // loom has no data choices: its timers fire only when nothing else can run.
+        0
     }
     fn raw_park() {
         loom::thread::park()

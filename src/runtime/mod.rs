@@ -59,6 +59,7 @@ pub(crate) mod model;
 mod shuttle_rt;
 mod std_rt;
 pub(crate) mod sync;
+mod time;
 
 pub use self::loom_rt::{Loom, PanicSafe};
 pub use self::model::{
@@ -69,6 +70,7 @@ pub use self::shuttle_rt::Shuttle;
 pub(crate) use self::std_rt::watch as std_rt_watch;
 pub use self::std_rt::{PlainCell, Std};
 pub use self::sync::{Barrier, Once};
+pub use self::time::{Capabilities, Deadline, wait_while};
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering;
@@ -80,6 +82,7 @@ pub mod prelude {
         ArcApi, AtomicBoolApi, AtomicIntApi, AtomicPtrApi, BarrierApi, CellApi, CondvarApi,
         JoinApi, MutexApi, OnceApi, Runtime, RwLockApi, ThreadApi,
     };
+    pub use super::{Deadline, wait_while};
 }
 
 /// The runtime that un-annotated structures use: [`Std`], or [`Loom`] under `--cfg loom`.
@@ -98,6 +101,9 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     const NAME: &'static str;
     /// Whether this runtime is a model checker that controls the schedule (loom, shuttle).
     const MODEL: bool;
+    /// What this runtime can show (weak memory, fairness, modelled time, thread limit).
+    /// Structures read these rather than [`Runtime::NAME`] or [`Runtime::MODEL`].
+    const CAPS: Capabilities;
 
     /// `AtomicU8`.
     type AtomicU8: AtomicIntApi<u8>;
@@ -161,6 +167,16 @@ pub trait Runtime: Sized + Send + Sync + 'static {
         T: Send + 'static;
     /// `std::thread::yield_now`; a scheduling point under the checkers.
     fn yield_now();
+    /// Sleeps for `d` (real threads); under the checkers a scheduling point where others run.
+    #[track_caller]
+    fn sleep(d: Duration);
+    /// Whether a modelled timer fires at this point (see [`Deadline::passed`]). Real threads
+    /// never ask.
+    #[doc(hidden)]
+    #[track_caller]
+    fn timer_fires() -> bool {
+        false
+    }
     /// The body of a spin loop: `std::hint::spin_loop` on real threads, a yield under the
     /// checkers.
     fn spin_loop();

@@ -65,6 +65,8 @@ impl<T: Send + Sync + 'static> super::RwLockApi<T> for RwLock<T> {
 impl Checker for Shuttle {
     const CHECKER: &'static str = "shuttle";
     const MAX_THREADS: Option<usize> = None;
+    const EXHAUSTIVE: bool = false;
+    const WEAK_MEMORY: bool = false;
     type RawMutex<T: Send + 'static> = Mutex<T>;
     type RawRwLock<T: Send + Sync + 'static> = RwLock<T>;
     type RawCondvar = Condvar;
@@ -104,6 +106,9 @@ impl Checker for Shuttle {
     }
     fn raw_unpark(t: &shuttle::thread::Thread) {
         t.unpark()
+    }
+    fn random() -> u64 {
+        shuttle::rand::RngCore::next_u64(&mut shuttle::rand::thread_rng())
     }
     fn raw_park() {
         shuttle::thread::park()

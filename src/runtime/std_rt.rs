@@ -260,6 +260,14 @@ impl<T: Send + 'static> CellApi<T> for PlainCell<T> {
 impl Runtime for Std {
     const NAME: &'static str = "std";
     const MODEL: bool = false;
+    const CAPS: super::Capabilities = super::Capabilities {
+        checked: false,
+        exhaustive: false,
+        fair: true,
+        modelled_time: false,
+        weak_memory: true,
+        max_threads: None,
+    };
     type AtomicU8 = AtomicU8;
     type AtomicU16 = AtomicU16;
     type AtomicU32 = AtomicU32;
@@ -311,6 +319,9 @@ impl Runtime for Std {
     #[inline]
     fn yield_now() {
         std::thread::yield_now()
+    }
+    fn sleep(d: std::time::Duration) {
+        std::thread::sleep(d)
     }
     #[inline]
     fn spin_loop() {

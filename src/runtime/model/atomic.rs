@@ -544,3 +544,26 @@ pub(crate) fn yield_now<B: Checker>(spin: bool) {
         checker(raw);
     })
 }
+
+/// [`crate::runtime::Deadline::passed`] under a checker: the engine's choice, recorded when it
+/// fires.
+#[track_caller]
+pub(crate) fn timer_fires<B: Checker>() -> bool {
+    let at = Location::caller();
+    if !active() {
+        return false;
+    }
+    harness(|| {
+        let fired = with(|c| {
+            c.timed_waits += 1;
+            c.timer_choice()
+        })
+        .unwrap_or(false);
+        if fired {
+            count_op();
+            let t = tid::<B>();
+            with(|c| c.push(t, EventKind::Thread(ThreadOp::DeadlinePassed), at));
+        }
+        fired
+    })
+}

@@ -22,20 +22,70 @@ impl<B: Checker> ModelCondvar<B> {
         g: ModelGuard<RawGuard<'a, B, T>, B>,
         at: Loc,
     ) -> ModelGuard<RawGuard<'a, B, T>, B> {
+        self.wait_inner(g, at, false).0
+    }
+
+    /// A timed wait under modelled time. Where it would block, and again where it wakes, the
+    /// engine may let its timer fire (shuttle's random and PCT schedulers, the proptest
+    /// engine); under every engine the timer fires when nothing else can run, so a timed wait
+    /// is never a deadlock. A timeout that fires at the wait returns without releasing the lock
+    /// (as a timeout of zero may); one that fires at the wake races the notification, as a real
+    /// timer can.
+    pub(crate) fn wait_timed<'a, T: Send + 'static>(
+        &self,
+        g: ModelGuard<RawGuard<'a, B, T>, B>,
+        at: Loc,
+    ) -> (ModelGuard<RawGuard<'a, B, T>, B>, bool) {
+        if !active() {
+            return (self.wait_inner(g, at, false).0, false);
+        }
+        let early = harness(|| {
+            with(|c| c.timed_waits += 1);
+            timer_choice()
+        });
+        if early {
+            harness(|| {
+                count_op();
+                let t = tid::<B>();
+                let cv = self.id;
+                with(|c| c.push(t, timed_out(cv, false), at));
+            });
+            return (g, true);
+        }
+        self.wait_inner(g, at, true)
+    }
+
+    fn wait_inner<'a, T: Send + 'static>(
+        &self,
+        g: ModelGuard<RawGuard<'a, B, T>, B>,
+        at: Loc,
+        timed: bool,
+    ) -> (ModelGuard<RawGuard<'a, B, T>, B>, bool) {
         let (raw, lock) = g.take();
         if !active() {
-            return ModelGuard::new(B::cv_wait(&self.inner, raw), lock, false);
+            return (
+                ModelGuard::new(B::cv_wait(&self.inner, raw), lock, false),
+                false,
+            );
         }
         harness(|| {
             count_op();
             let t = tid::<B>();
             let cv = self.id;
+            let timer = timed.then(|| Timer {
+                condvar: std::ptr::from_ref(&self.inner) as usize,
+                notify: notify_at::<B>,
+                fired: false,
+            });
             with(|c| {
                 if let Some(o) = c.obj(lock) {
                     o.writer = None;
                 }
                 if let Some(o) = c.obj(cv) {
                     o.waiters += 1;
+                }
+                if let Some(r) = c.threads.get_mut(t) {
+                    r.timer = timer;
                 }
                 c.push(
                     t,
@@ -46,10 +96,31 @@ impl<B: Checker> ModelCondvar<B> {
                     at,
                 );
             });
-            wait_or_deadlock(t, Wait::Condvar { cv, lock }, at);
+            if wait_or_deadlock(t, Wait::Condvar { cv, lock }, at) {
+                // Nothing else can run: this thread's own timer fires before it sleeps.
+                with(|c| {
+                    c.running(t);
+                    if let Some(r) = c.threads.get_mut(t) {
+                        r.timer = None;
+                    }
+                    if let Some(o) = c.obj(cv) {
+                        o.waiters = o.waiters.saturating_sub(1);
+                    }
+                    if let Some(o) = c.obj(lock) {
+                        o.writer = Some((t, at));
+                    }
+                    c.push(t, timed_out(cv, true), at);
+                });
+                return (ModelGuard::new(raw, lock, false), true);
+            }
             let raw = checker(|| B::cv_wait(&self.inner, raw));
-            with(|c| {
+            let fired = with(|c| {
                 c.running(t);
+                let fired = c
+                    .threads
+                    .get_mut(t)
+                    .and_then(|r| r.timer.take())
+                    .is_some_and(|tm| tm.fired);
                 if let Some(o) = c.obj(cv) {
                     o.waiters = o.waiters.saturating_sub(1);
                     o.pending = o.pending.saturating_sub(1);
@@ -58,16 +129,18 @@ impl<B: Checker> ModelCondvar<B> {
                 if let Some(o) = c.obj(lock) {
                     o.writer = Some((t, at));
                 }
-                c.push(
-                    t,
-                    EventKind::Condvar {
-                        obj: cv,
-                        op: CondvarOp::Woken,
-                    },
-                    at,
-                );
-            });
-            ModelGuard::new(raw, lock, false)
+                // A timer may fire at the wake, racing the notification that woke it.
+                let timed_out = timed && (fired || c.timer_choice());
+                let op = if timed_out {
+                    timed_out_op(fired)
+                } else {
+                    CondvarOp::Woken
+                };
+                c.push(t, EventKind::Condvar { obj: cv, op }, at);
+                timed_out
+            })
+            .unwrap_or(false);
+            (ModelGuard::new(raw, lock, false), fired)
         })
     }
 
@@ -107,4 +180,27 @@ impl<B: Checker> ModelCondvar<B> {
             });
         })
     }
+}
+
+fn timed_out_op(idle: bool) -> CondvarOp {
+    CondvarOp::TimedOut { idle }
+}
+
+fn timed_out(cv: usize, idle: bool) -> EventKind {
+    EventKind::Condvar {
+        obj: cv,
+        op: timed_out_op(idle),
+    }
+}
+
+/// `notify_all` on the checker condvar at `addr`, for a timer that fires from another thread.
+fn notify_at<B: Checker>(addr: usize) {
+    // SAFETY: `addr` is the address of the `B::RawCondvar` inside a `ModelCondvar` that a
+    // thread is blocked on in `wait_inner`, which borrows it for the whole wait; the registry
+    // hands the address out only while that thread is registered as waiting (its timer is
+    // cleared before the wait returns). The model checkers run one model thread at a time and
+    // switch only inside checker operations, and none runs between reading the timer from the
+    // registry and this call, so the waiter is still blocked and the condvar alive.
+    let cv = unsafe { &*(addr as *const B::RawCondvar) };
+    B::cv_notify_all(cv)
 }

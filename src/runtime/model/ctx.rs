@@ -100,6 +100,45 @@ pub(crate) struct ThreadRec {
     pub(crate) token: bool,
     /// Where a composite primitive (barrier, once) was called, for the ops it is made of.
     pub(crate) at: Option<Loc>,
+    /// The timer of the timed wait this thread is in, if any.
+    pub(crate) timer: Option<Timer>,
+}
+
+impl ThreadRec {
+    pub(crate) fn new(name: Option<String>) -> Self {
+        ThreadRec {
+            index: None,
+            name,
+            state: TState::Running,
+            token: false,
+            at: None,
+            timer: None,
+        }
+    }
+}
+
+/// The timer of a thread in a timed condvar wait (modelled time). When nothing else can run,
+/// the timer fires: `fired` is set and the condvar is notified through `notify`, so the
+/// waiter wakes and reports that it timed out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timer {
+    /// The address of the checker's condvar the thread waits on.
+    pub(crate) condvar: usize,
+    /// `notify_all` on the condvar at that address (typed by the backend).
+    pub(crate) notify: fn(usize),
+    pub(crate) fired: bool,
+}
+
+/// What a thread about to block learns from the registry.
+pub(crate) enum Blocked {
+    /// Another thread can proceed: block.
+    Go,
+    /// Nobody can proceed and no timer can fire: the report.
+    Deadlock(String),
+    /// Nobody else can proceed, but this thread's own timer can fire: time out now.
+    TimeOutSelf,
+    /// Nobody can proceed; another thread's timer fires: notify its condvar, then block.
+    Fire(Timer),
 }
 
 /// The context of the executions of one engine run on this OS thread.
@@ -122,6 +161,14 @@ pub(crate) struct Ctx {
     pub(crate) key: fn() -> usize,
     /// key → thread id.
     pub(crate) keys: Vec<usize>,
+    /// Whether the engine chooses when timers fire (shuttle's random and PCT schedulers, the
+    /// proptest engine). Otherwise (loom, DFS) a timer fires only when nothing else can run.
+    pub(crate) time_choices: bool,
+    /// The engine's source of choices (the scheduler's `next_u64`).
+    pub(crate) random: fn() -> u64,
+    /// Timed waits begun in this run (all executions): a pass over them names how time was
+    /// explored.
+    pub(crate) timed_waits: u64,
 }
 
 std::thread_local! {
@@ -172,6 +219,9 @@ pub(crate) fn begin<B: Checker>(mode: TraceMode, max_ops: u64) {
             stop,
             key,
             keys: Vec::new(),
+            time_choices: false,
+            random: B::random,
+            timed_waits: 0,
         })
     });
     ACTIVE.with(|a| a.set(true));
@@ -197,13 +247,7 @@ pub(crate) fn new_execution() {
     with(|c| {
         c.events.clear();
         c.threads.clear();
-        c.threads.push(ThreadRec {
-            index: None,
-            name: None,
-            state: TState::Running,
-            token: false,
-            at: None,
-        });
+        c.threads.push(ThreadRec::new(None));
         c.objects.clear();
         c.keys.clear();
         c.counts = [0; 5];
@@ -403,16 +447,50 @@ impl Ctx {
         }
     }
 
-    /// Marks `t` as waiting; returns the deadlock report if no thread can proceed now.
-    pub(crate) fn wait(&mut self, t: usize, w: Wait, at: Loc) -> Option<String> {
+    /// Marks `t` as waiting. If no thread can proceed now, a timer fires (this thread's own
+    /// first, else the lowest-numbered waiting thread's), or else it is a deadlock.
+    pub(crate) fn wait(&mut self, t: usize, w: Wait, at: Loc) -> Blocked {
         let at = self.threads.get(t).and_then(|r| r.at).unwrap_or(at);
-        self.threads.get_mut(t)?.state = TState::Waiting(w, at);
+        let Some(rec) = self.threads.get_mut(t) else {
+            return Blocked::Go;
+        };
+        rec.state = TState::Waiting(w, at);
         let all = (0..self.threads.len()).all(|i| self.stuck(i));
         let any_waiting = self
             .threads
             .iter()
             .any(|r| matches!(r.state, TState::Waiting(..)));
-        (all && any_waiting).then(|| self.deadlock_report())
+        if !(all && any_waiting) {
+            return Blocked::Go;
+        }
+        if self.threads[t].timer.is_some_and(|tm| !tm.fired) {
+            return Blocked::TimeOutSelf;
+        }
+        let armed = self
+            .threads
+            .iter_mut()
+            .find_map(|r| match (&mut r.timer, r.state) {
+                (Some(tm), TState::Waiting(Wait::Condvar { .. }, _)) if !tm.fired => {
+                    tm.fired = true;
+                    Some((*tm, r.state))
+                }
+                _ => None,
+            });
+        match armed {
+            Some((tm, TState::Waiting(Wait::Condvar { cv, .. }, _))) => {
+                if let Some(o) = self.obj(cv) {
+                    o.pending = o.waiters;
+                }
+                Blocked::Fire(tm)
+            }
+            _ => Blocked::Deadlock(self.deadlock_report()),
+        }
+    }
+
+    /// Whether a timer fires here, by the engine's choice (never when it does not choose).
+    /// About one draw in four fires; a proptest choice of 0 (what shrinking tends to) does not.
+    pub(crate) fn timer_choice(&mut self) -> bool {
+        self.time_choices && (self.random)() & 0xFF >= 0xC0
     }
 
     pub(crate) fn running(&mut self, t: usize) {
@@ -494,11 +572,41 @@ pub(crate) fn count_op() {
     }
 }
 
-/// Marks thread `t` waiting on `w`; ends the execution with a deadlock if nobody can proceed.
-pub(crate) fn wait_or_deadlock(t: usize, w: Wait, at: Loc) {
-    if let Some(Some(report)) = with(|c| if c.stopping { None } else { c.wait(t, w, at) }) {
-        fail_and_stop(BugClass::Deadlock, format!("deadlock: {report}"), None);
+/// Marks thread `t` waiting on `w`; ends the execution with a deadlock if nobody can proceed
+/// and no timer can fire. Returns true when `t`'s own timer fired instead (it must not block).
+pub(crate) fn wait_or_deadlock(t: usize, w: Wait, at: Loc) -> bool {
+    match with(|c| {
+        if c.stopping {
+            Blocked::Go
+        } else {
+            c.wait(t, w, at)
+        }
+    }) {
+        Some(Blocked::Deadlock(report)) => {
+            fail_and_stop(BugClass::Deadlock, format!("deadlock: {report}"), None)
+        }
+        Some(Blocked::TimeOutSelf) => true,
+        Some(Blocked::Fire(tm)) => {
+            checker(|| (tm.notify)(tm.condvar));
+            false
+        }
+        Some(Blocked::Go) | None => false,
     }
+}
+
+/// Whether the engine lets a timer fire at this point (modelled time).
+pub(crate) fn timer_choice() -> bool {
+    with(|c| c.timer_choice()).unwrap_or(false)
+}
+
+/// Whether the run met timed waits while its engine did not choose when timers fire.
+pub(crate) fn idle_timers_only() -> bool {
+    with(|c| c.timed_waits > 0 && !c.time_choices).unwrap_or(false)
+}
+
+/// Lets the engine choose when timers fire for the rest of this run.
+pub(crate) fn set_time_choices(on: bool) {
+    with(|c| c.time_choices = on);
 }
 
 /// The report of a deadlock the checker detected itself, from the registry.

@@ -27,7 +27,7 @@ mod origin;
 mod thread;
 
 pub use self::atomic::ModelAtomic;
-pub(crate) use self::atomic::{fence, yield_now};
+pub(crate) use self::atomic::{fence, timer_fires, yield_now};
 pub use self::cell::ModelCell;
 pub use self::condvar::ModelCondvar;
 pub use self::ctx::TraceMode;
@@ -63,6 +63,10 @@ pub trait Checker: Sized + Send + Sync + 'static {
     const CHECKER: &'static str;
     /// How many threads one execution may create, the driver included (loom: 5).
     const MAX_THREADS: Option<usize>;
+    /// Whether it explores every interleaving within its bound.
+    const EXHAUSTIVE: bool;
+    /// Whether it models weak memory (stale loads).
+    const WEAK_MEMORY: bool;
     /// The checker's mutex.
     type RawMutex<T: Send + 'static>: MutexApi<T>;
     /// The checker's reader-writer lock.
@@ -118,6 +122,10 @@ pub trait Checker: Sized + Send + Sync + 'static {
     fn set_index(i: Option<usize>);
     /// The address of a checker thread-local of the calling thread.
     fn token() -> usize;
+    /// The engine's next choice of data (shuttle: the scheduler's `next_u64`, which racelab's
+    /// schedulers record for replay and the proptest engine draws from its choices). Called
+    /// only when the engine chooses when timers fire; loom never does.
+    fn random() -> u64;
     /// Ends the current execution now: a failure or a stop has been recorded in the context.
     /// loom: unwinds out of the model with a [`Signal`]; shuttle: yields to racelab's scheduler,
     /// which ends the execution without a panic (shuttle prints every task panic).
@@ -150,14 +158,15 @@ macro_rules! model_runtime {
             ) -> $crate::runtime::MutexGuard<'a, $rt, T> {
                 self.wait_guard(g, ::std::panic::Location::caller())
             }
-            /// Never times out: a model has no clock (see `CondvarApi::wait_timeout`).
+            /// Modelled time: the duration is not read; the engine chooses when the wait
+            /// times out (see `CondvarApi::wait_timeout`).
             #[track_caller]
             fn wait_timeout<'a, T: Send + 'static>(
                 &self,
                 g: $crate::runtime::MutexGuard<'a, $rt, T>,
                 _timeout: ::std::time::Duration,
             ) -> ($crate::runtime::MutexGuard<'a, $rt, T>, bool) {
-                (self.wait_guard(g, ::std::panic::Location::caller()), false)
+                self.wait_timed(g, ::std::panic::Location::caller())
             }
             #[track_caller]
             fn notify_one(&self) {
@@ -172,6 +181,17 @@ macro_rules! model_runtime {
         impl $crate::runtime::Runtime for $rt {
             const NAME: &'static str = <$rt as $crate::runtime::model::Checker>::CHECKER;
             const MODEL: bool = true;
+            const CAPS: $crate::runtime::Capabilities = $crate::runtime::Capabilities {
+                checked: true,
+                exhaustive: <$rt as $crate::runtime::model::Checker>::EXHAUSTIVE,
+                fair: false,
+                modelled_time: true,
+                weak_memory: <$rt as $crate::runtime::model::Checker>::WEAK_MEMORY,
+                max_threads: match <$rt as $crate::runtime::model::Checker>::MAX_THREADS {
+                    Some(n) => Some(n - 1),
+                    None => None,
+                },
+            };
             type AtomicU8 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicU8, $rt>;
             type AtomicU16 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicU16, $rt>;
             type AtomicU32 = $crate::runtime::model::ModelAtomic<$($atomics)::+::AtomicU32, $rt>;
@@ -221,6 +241,14 @@ macro_rules! model_runtime {
             #[track_caller]
             fn yield_now() {
                 $crate::runtime::model::yield_now::<$rt>(false)
+            }
+            #[track_caller]
+            fn sleep(_d: ::std::time::Duration) {
+                $crate::runtime::model::yield_now::<$rt>(false)
+            }
+            #[track_caller]
+            fn timer_fires() -> bool {
+                $crate::runtime::model::timer_fires::<$rt>()
             }
             #[track_caller]
             fn spin_loop() {

@@ -42,13 +42,7 @@ where
         count_op();
         let parent = tid::<B>();
         let child = with(|c| {
-            c.threads.push(ThreadRec {
-                index: None,
-                name: name.map(str::to_string),
-                state: TState::Running,
-                token: false,
-                at: None,
-            });
+            c.threads.push(ThreadRec::new(name.map(str::to_string)));
             let child = c.threads.len() - 1;
             c.push(parent, EventKind::Thread(ThreadOp::Spawn(child)), at);
             child
