@@ -33,7 +33,7 @@ struct Slot<R: Runtime> {
 /// checkers, so that in the 3-thread scenarios two threads collide on one slot and the
 /// claim-or-fall-back path is explored too (and every extra slot is extra loads to explore).
 fn slot_count<R: Runtime>() -> usize {
-    if R::MODEL { 2 } else { 16 }
+    if R::CAPS.checked { 2 } else { 16 }
 }
 
 std::thread_local! {
@@ -43,7 +43,7 @@ static NEXT_TOKEN: AtomicUsize = AtomicUsize::new(1);
 
 /// This thread's token (never 0), or `None` under a checker outside a scenario thread.
 fn token<R: Runtime>() -> Option<usize> {
-    if R::MODEL {
+    if R::CAPS.checked {
         R::thread_index().map(|i| i + 1)
     } else {
         Some(TOKEN.with(|t| {

@@ -34,7 +34,7 @@ pub(crate) fn wait_read<R: Runtime>(
     a: &R::AtomicUsize,
     order: std::sync::atomic::Ordering,
 ) -> usize {
-    if R::MODEL {
+    if !R::CAPS.fair {
         R::fence(std::sync::atomic::Ordering::SeqCst);
         a.load(std::sync::atomic::Ordering::SeqCst)
     } else {
@@ -66,7 +66,7 @@ impl<R: Runtime> Parker<R> {
     #[inline]
     pub(crate) fn wait_while(&self, mut busy: impl FnMut() -> bool) {
         use crate::runtime::{CondvarApi, MutexApi};
-        if R::MODEL {
+        if !R::CAPS.fair {
             // The check runs under the mutex that `wake` takes after the release store, so a
             // release between the check and the wait cannot be missed.
             let mut g = self.mutex.lock();
@@ -83,7 +83,7 @@ impl<R: Runtime> Parker<R> {
     #[inline]
     pub(crate) fn wake(&self) {
         use crate::runtime::{CondvarApi, MutexApi};
-        if R::MODEL {
+        if !R::CAPS.fair {
             let _g = self.mutex.lock();
             self.cv.notify_all();
         }
@@ -237,7 +237,7 @@ impl<L: RawLock> Subject for Locks<L> {
                 .into_iter()
                 .filter(|s| s.threads() <= L::MAX_THREADS),
         );
-        if R::NAME == crate::runtime::Loom::NAME && !L::PARKS_UNDER_MODELS {
+        if R::CAPS.exhaustive && !L::PARKS_UNDER_MODELS {
             v = v
                 .into_iter()
                 .map(|s| {

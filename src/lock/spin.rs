@@ -43,7 +43,7 @@ pub struct Spin<R: Runtime = DefaultRuntime, const RELAXED_UNLOCK: bool = false>
 impl<R: Runtime, const RELAXED_UNLOCK: bool> Spin<R, RELAXED_UNLOCK> {
     /// The wait's read (see `super::wait_read` for the checkers' version).
     fn still_locked(&self) -> bool {
-        if R::MODEL {
+        if !R::CAPS.fair {
             R::fence(SeqCst);
             self.locked.load(SeqCst)
         } else {

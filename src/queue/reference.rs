@@ -85,7 +85,7 @@ fn empty_pop<T>(gate: &CloseGate, retry: impl Fn() -> Option<T>) -> Result<T, Po
 }
 
 fn only_std<R: Runtime>(queue: &'static str) -> Result<(), CapacityError> {
-    if R::MODEL {
+    if R::CAPS.checked {
         Err(CapacityError {
             queue,
             requested: None,

@@ -121,7 +121,7 @@ pub(crate) fn close<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log) {
 /// shuttle (sequentially consistent) and on real threads (the clock's `SeqCst` read-modify-writes
 /// order every call and response) the recorded order is real time.
 pub(crate) fn consistency<R: Runtime>() -> Consistency {
-    if R::NAME == crate::runtime::Loom::NAME {
+    if R::CAPS.checked && R::CAPS.weak_memory {
         Consistency::Sequential
     } else {
         Consistency::Linearizable
@@ -407,7 +407,7 @@ impl<Q: Queue<u64>> Subject for Queues<Q> {
         } else {
             mpmc::<R, Q::On<R>>(self.checker)
         };
-        if !Q::MODEL_CHECKABLE && R::MODEL {
+        if !Q::MODEL_CHECKABLE && R::CAPS.checked {
             all = all
                 .into_iter()
                 .map(|s| {
@@ -498,7 +498,7 @@ fn mpmc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
     // the one place, the other consumer for it too): loom's unfair scheduler lets two such
     // spinners yield to each other until its branch budget is gone. Lock-free rings run it under
     // shuttle; under loom they run the other three 3-thread scenarios.
-    let one_two = if R::NAME == crate::runtime::Loom::NAME && !Q::BLOCKING {
+    let one_two = if R::CAPS.exhaustive && !Q::BLOCKING {
         one_two.skip(LOOM_SPINNERS)
     } else {
         one_two
@@ -510,13 +510,15 @@ fn mpmc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
     all
 }
 
+const TIMED_POP: &str = "timed pop meets a push";
+
 /// `timed pop meets a push`: a consumer pops with a timeout while a producer pushes one item.
 /// Under modelled time the engine may fire the timer before the wait, at the wake (racing the
 /// push's notification) or not at all; on real threads the timeout is 50 µs. Whatever the
 /// timer did, the item is popped or still in the queue.
 fn timed_pop<R: Runtime, Q: Queue<u64>>(checker: bool) -> Scenario<R> {
     let judge = move |lab: &Lab<Q>, logs: &[Log]| judge::<R, Q>(lab, logs, checker);
-    Scenario::<R>::builder("timed pop meets a push", lab::<Q>(1))
+    Scenario::<R>::builder(TIMED_POP, lab::<Q>(1))
         .observing::<Log>()
         .thread(|l| {
             let mut log = Log::new(0);
@@ -581,7 +583,13 @@ struct Pipeline<Q, R: Runtime> {
 impl<Q: TaskQueue<u64>> Subject for TaskQueues<Q> {
     fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
         let mut all = Queues::<Q>::default().scenarios::<R>();
-        all.push(join_scenario::<R, Q>());
+        // After the four queue scenarios and before the timed pop, so that the scenario
+        // indices of replay strings printed before the timed pop existed still hold.
+        let at = all
+            .iter()
+            .position(|s| s.name() == TIMED_POP)
+            .unwrap_or(all.len());
+        all.insert(at, join_scenario::<R, Q>());
         all
     }
 }

@@ -85,7 +85,7 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Spsc<T, R, RACY> {
     }
     /// Makes the calling thread `side`'s owner, or panics if another thread is.
     fn take_side(side: &Side<R>, role: &str) {
-        if R::MODEL {
+        if R::CAPS.checked {
             return;
         }
         let me = R::thread_token();
