@@ -193,9 +193,9 @@ pub trait Queue<T: Send + 'static>: Send + Sync + 'static {
     fn try_pop(&self) -> Result<T, PopError>;
     /// Pushes, waiting while the queue is full, for at most `timeout` (`None`: no limit).
     ///
-    /// The default retries `try_push`, spinning then yielding. Under the model checkers there is
-    /// no clock and the timeout is ignored, as loom's and shuttle's condition variables ignore
-    /// theirs.
+    /// The default retries `try_push`, spinning then yielding, until its [`Deadline`] passes
+    /// (under the model checkers, where the engine fires the timer: see
+    /// [`crate::runtime::Deadline`]).
     ///
     /// # Errors
     /// [`PushError::Closed`], or [`PushError::Timeout`], with the item.

@@ -398,8 +398,8 @@ pub trait CondvarApi<R: Runtime>: Send + Sync + 'static {
     /// Releases the guard's lock, waits for a notification (or a spurious wakeup), relocks.
     fn wait<'a, T: Send + 'static>(&self, guard: MutexGuard<'a, R, T>) -> MutexGuard<'a, R, T>;
     /// [`CondvarApi::wait`] with a timeout; the flag is true when it timed out. Under loom and
-    /// shuttle it never times out (both implement it as `wait`): a model has no clock, so a
-    /// wait that nobody ends is reported as the deadlock it would be without the timeout.
+    /// shuttle time is modelled and the duration is not read: the engine chooses where the wait
+    /// times out, and it always does when nothing else can run (see [`Deadline`]).
     fn wait_timeout<'a, T: Send + 'static>(
         &self,
         guard: MutexGuard<'a, R, T>,
