@@ -48,7 +48,7 @@ impl<B: Checker> ModelCondvar<B> {
                 count_op();
                 let t = tid::<B>();
                 let cv = self.id;
-                with(|c| c.push(t, timed_out(cv, false), at));
+                with(|c| c.push(t, timed_out_event(cv, false), at));
             });
             return (g, true);
         }
@@ -99,48 +99,34 @@ impl<B: Checker> ModelCondvar<B> {
             if wait_or_deadlock(t, Wait::Condvar { cv, lock }, at) {
                 // Nothing else can run: this thread's own timer fires before it sleeps.
                 with(|c| {
-                    c.running(t);
-                    if let Some(r) = c.threads.get_mut(t) {
-                        r.timer = None;
-                    }
-                    if let Some(o) = c.obj(cv) {
-                        o.waiters = o.waiters.saturating_sub(1);
-                    }
-                    if let Some(o) = c.obj(lock) {
-                        o.writer = Some((t, at));
-                    }
-                    c.push(t, timed_out(cv, true), at);
+                    let at = c.resume(t, cv, lock, at, false);
+                    c.push(t, timed_out_event(cv, true), at);
                 });
                 return (ModelGuard::new(raw, lock, false), true);
             }
             let raw = checker(|| B::cv_wait(&self.inner, raw));
-            let fired = with(|c| {
-                c.running(t);
+            let timed_out = with(|c| {
                 let fired = c
                     .threads
-                    .get_mut(t)
-                    .and_then(|r| r.timer.take())
+                    .get(t)
+                    .and_then(|r| r.timer)
                     .is_some_and(|tm| tm.fired);
-                if let Some(o) = c.obj(cv) {
-                    o.waiters = o.waiters.saturating_sub(1);
-                    o.pending = o.pending.saturating_sub(1);
-                }
-                let at = c.threads.get(t).and_then(|r| r.at).unwrap_or(at);
-                if let Some(o) = c.obj(lock) {
-                    o.writer = Some((t, at));
-                }
+                let at = c.resume(t, cv, lock, at, true);
                 // A timer may fire at the wake, racing the notification that woke it.
                 let timed_out = timed && (fired || c.timer_choice());
-                let op = if timed_out {
-                    timed_out_op(fired)
+                let event = if timed_out {
+                    timed_out_event(cv, fired)
                 } else {
-                    CondvarOp::Woken
+                    EventKind::Condvar {
+                        obj: cv,
+                        op: CondvarOp::Woken,
+                    }
                 };
-                c.push(t, EventKind::Condvar { obj: cv, op }, at);
+                c.push(t, event, at);
                 timed_out
             })
             .unwrap_or(false);
-            (ModelGuard::new(raw, lock, false), fired)
+            (ModelGuard::new(raw, lock, false), timed_out)
         })
     }
 
@@ -182,14 +168,33 @@ impl<B: Checker> ModelCondvar<B> {
     }
 }
 
-fn timed_out_op(idle: bool) -> CondvarOp {
-    CondvarOp::TimedOut { idle }
-}
-
-fn timed_out(cv: usize, idle: bool) -> EventKind {
+fn timed_out_event(cv: usize, idle: bool) -> EventKind {
     EventKind::Condvar {
         obj: cv,
-        op: timed_out_op(idle),
+        op: CondvarOp::TimedOut { idle },
+    }
+}
+
+impl Ctx {
+    /// Thread `t` leaves its wait on `cv` holding `lock` again: running, its timer cleared, one
+    /// waiter fewer (and one notification consumed if it was `woken`), the lock held. Returns
+    /// where it now holds the lock, as the trace names it.
+    fn resume(&mut self, t: usize, cv: usize, lock: usize, at: Loc, woken: bool) -> Loc {
+        self.running(t);
+        if let Some(r) = self.threads.get_mut(t) {
+            r.timer = None;
+        }
+        if let Some(o) = self.obj(cv) {
+            o.waiters = o.waiters.saturating_sub(1);
+            if woken {
+                o.pending = o.pending.saturating_sub(1);
+            }
+        }
+        let at = self.threads.get(t).and_then(|r| r.at).unwrap_or(at);
+        if let Some(o) = self.obj(lock) {
+            o.writer = Some((t, at));
+        }
+        at
     }
 }
 
