@@ -30,72 +30,17 @@ use criterion::{BenchmarkId, Throughput};
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_queue::{ArrayQueue, SegQueue};
 use crossbeam_utils::Backoff;
-use racelab::bench::Measured;
+use racelab::bench::{Blocking, QUEUE_CAPACITY as CAPACITY, Transfer, transfer_run};
 use racelab::benchsum::runs::BenchConfig;
-use racelab::queue::{
-    BoundedBuffer, ClosableQueue, MpmcRing, PopError, PushError, Queue, SpscRing,
-};
-use racelab::{Runtime, Std};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
-use std::time::Instant;
+use racelab::queue::{BoundedBuffer, ClosableQueue, MpmcRing, SpscRing};
+use racelab::Std;
 
-/// The bound of the bounded queues.
-const CAPACITY: usize = 1024;
 /// Items each producer pushes per criterion iteration.
 const BATCH: u64 = 1000;
 /// Producer+consumer configurations for the multi-producer queues.
 const CONFIGS: [usize; 3] = [1, 2, 4];
 
-/// What the runner needs of a queue: build, push (waiting while full), pop (waiting while
-/// empty), and emptiness for the final accounting.
-trait BenchQueue: Send + Sync + 'static {
-    fn make() -> Self;
-    fn put(&self, v: u64);
-    fn take(&self) -> u64;
-    fn drained(&self) -> bool;
-}
-
-/// A racelab queue, bounded at [`CAPACITY`] or unbounded.
-struct Rl<Q, const BOUNDED: bool>(Q);
-
-impl<Q: Queue<u64>, const BOUNDED: bool> BenchQueue for Rl<Q, BOUNDED> {
-    fn make() -> Self {
-        let cap = if BOUNDED { Some(CAPACITY) } else { None };
-        Rl(Q::with_capacity(cap).expect("queue capacity"))
-    }
-    fn put(&self, v: u64) {
-        if Q::BLOCKING {
-            self.0.push(v).expect("push on an open queue");
-            return;
-        }
-        let backoff = Backoff::new();
-        let mut v = v;
-        loop {
-            match self.0.try_push(v) {
-                Ok(()) => return,
-                Err(PushError::Full(back)) => v = back,
-                Err(e) => panic!("{}: {e}", Q::NAME),
-            }
-            backoff.snooze();
-        }
-    }
-    fn take(&self) -> u64 {
-        if Q::BLOCKING {
-            return self.0.pop().expect("pop on an open queue");
-        }
-        spin_take(|| match self.0.try_pop() {
-            Ok(v) => Some(v),
-            Err(PopError::Empty) => None,
-            Err(e) => panic!("{}: {e}", Q::NAME),
-        })
-    }
-    fn drained(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// Pops with `pop`, backing off while it finds nothing.
+/// Pops with `pop`, backing off while it finds nothing (for queues with no blocking pop).
 fn spin_take(pop: impl Fn() -> Option<u64>) -> u64 {
     let backoff = Backoff::new();
     loop {
@@ -106,45 +51,54 @@ fn spin_take(pop: impl Fn() -> Option<u64>) -> u64 {
     }
 }
 
-impl BenchQueue for ArrayQueue<u64> {
+/// crossbeam's `ArrayQueue` has no blocking API: the yardstick retries with crossbeam's own
+/// `Backoff` (spin, then yield).
+struct ArrayQ(ArrayQueue<u64>);
+
+impl Transfer for ArrayQ {
     fn make() -> Self {
-        ArrayQueue::new(CAPACITY)
+        ArrayQ(ArrayQueue::new(CAPACITY))
     }
     fn put(&self, v: u64) {
         let backoff = Backoff::new();
         let mut v = v;
-        while let Err(back) = self.push(v) {
+        while let Err(back) = self.0.push(v) {
             v = back;
             backoff.snooze();
         }
     }
     fn take(&self) -> u64 {
-        spin_take(|| self.pop())
+        spin_take(|| self.0.pop())
     }
     fn drained(&self) -> bool {
-        self.is_empty()
+        self.0.is_empty()
     }
 }
 
-impl BenchQueue for SegQueue<u64> {
+/// crossbeam's `SegQueue`: unbounded, so a push never waits; a pop retries as for
+/// [`ArrayQ`].
+struct SegQ(SegQueue<u64>);
+
+impl Transfer for SegQ {
     fn make() -> Self {
-        SegQueue::new()
+        SegQ(SegQueue::new())
     }
     fn put(&self, v: u64) {
-        self.push(v);
+        self.0.push(v);
     }
     fn take(&self) -> u64 {
-        spin_take(|| self.pop())
+        spin_take(|| self.0.pop())
     }
     fn drained(&self) -> bool {
-        self.is_empty()
+        self.0.is_empty()
     }
 }
 
-/// A crossbeam channel, bounded at [`CAPACITY`] or unbounded, both ends held.
+/// A crossbeam channel, bounded at [`CAPACITY`] or unbounded, both ends held; `send` and
+/// `recv` block.
 struct Channel<const BOUNDED: bool>(Sender<u64>, Receiver<u64>);
 
-impl<const BOUNDED: bool> BenchQueue for Channel<BOUNDED> {
+impl<const BOUNDED: bool> Transfer for Channel<BOUNDED> {
     fn make() -> Self {
         let (s, r) = if BOUNDED {
             crossbeam_channel::bounded(CAPACITY)
@@ -161,77 +115,6 @@ impl<const BOUNDED: bool> BenchQueue for Channel<BOUNDED> {
     }
     fn drained(&self) -> bool {
         self.1.is_empty()
-    }
-}
-
-/// Times `pairs` producers each pushing `per_producer` distinct items and `pairs` consumers
-/// each popping as many, on a fresh `Q`. Panics unless every item arrives exactly once (count
-/// and sum) and the queue is empty afterwards.
-fn run<Q: BenchQueue>(pairs: usize, per_producer: u64) -> Measured {
-    assert!(
-        pairs > 0,
-        "a benchmark needs at least one producer and one consumer"
-    );
-    let threads = 2 * pairs;
-    let q = Arc::new(Q::make());
-    let ready = Arc::new(Barrier::new(threads + 1));
-    let go = Arc::new(AtomicBool::new(false));
-    let handles: Vec<_> = (0..threads)
-        .map(|i| {
-            let (q, ready, go) = (q.clone(), ready.clone(), go.clone());
-            std::thread::spawn(move || {
-                Std::set_thread_index(Some(i));
-                ready.wait();
-                while !go.load(Ordering::Acquire) {
-                    std::hint::spin_loop();
-                }
-                let start = Instant::now();
-                let (mut count, mut sum) = (0u64, 0u128);
-                if i < pairs {
-                    // Producer `i` pushes i·n .. (i+1)·n: every item distinct.
-                    let base = i as u64 * per_producer;
-                    for v in base..base + per_producer {
-                        q.put(v);
-                    }
-                } else {
-                    // Consumers pop as many as a producer pushes: demand equals supply, so
-                    // every blocking pop is eventually served.
-                    for _ in 0..per_producer {
-                        let v = q.take();
-                        count += 1;
-                        sum += u128::from(v);
-                    }
-                }
-                (start, Instant::now(), count, sum)
-            })
-        })
-        .collect();
-    ready.wait();
-    let t0 = Instant::now();
-    go.store(true, Ordering::Release);
-    let spans: Vec<_> = handles
-        .into_iter()
-        .map(|h| h.join().expect("benchmark thread panicked"))
-        .collect();
-    let elapsed = t0.elapsed();
-
-    let total = pairs as u64 * per_producer;
-    let count: u64 = spans.iter().map(|s| s.2).sum();
-    let sum: u128 = spans.iter().map(|s| s.3).sum();
-    let want = u128::from(total) * u128::from(total.saturating_sub(1)) / 2;
-    assert_eq!(count, total, "items received ≠ items pushed");
-    assert_eq!(
-        sum, want,
-        "sum of items received ≠ sum pushed (lost or duplicated items)"
-    );
-    assert!(q.drained(), "queue not empty after every item was received");
-
-    let times: Vec<_> = spans.iter().map(|s| (s.0, s.1)).collect();
-    Measured {
-        elapsed,
-        overlap: racelab::bench::overlap(t0, &times),
-        count: count as usize,
-        expected: total as usize,
     }
 }
 
@@ -266,7 +149,7 @@ impl Record {
     }
 }
 
-fn bench<Q: BenchQueue>(
+fn bench<Q: Transfer>(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     records: &mut Vec<Record>,
     name: &'static str,
@@ -280,7 +163,7 @@ fn bench<Q: BenchQueue>(
     group.throughput(Throughput::Elements(pairs as u64 * BATCH));
     group.bench_function(BenchmarkId::new(name, format!("{pairs}+{pairs}")), |b| {
         b.iter_custom(|iters| {
-            let m = run::<Q>(pairs, iters * BATCH);
+            let m = transfer_run::<Q>(pairs, iters * BATCH);
             let items = (pairs as u64 * iters * BATCH) as f64;
             rec.runs
                 .push((m.elapsed.as_nanos() as f64 / items, m.overlap));
@@ -299,34 +182,34 @@ fn main() {
 
     let mut group = c.benchmark_group("queue/mpmc");
     for pairs in CONFIGS {
-        bench::<Rl<MpmcRing<u64, Std>, true>>(&mut group, &mut records, "MpmcRing", pairs);
-        bench::<ArrayQueue<u64>>(&mut group, &mut records, "cb-ArrayQueue", pairs);
-        bench::<Rl<BoundedBuffer<u64, Std>, true>>(
+        bench::<Blocking<MpmcRing<u64, Std>>>(&mut group, &mut records, "MpmcRing", pairs);
+        bench::<ArrayQ>(&mut group, &mut records, "cb-ArrayQueue", pairs);
+        bench::<Blocking<BoundedBuffer<u64, Std>>>(
             &mut group,
             &mut records,
             "BoundedBuffer",
             pairs,
         );
-        bench::<Rl<ClosableQueue<u64, Std>, true>>(
+        bench::<Blocking<ClosableQueue<u64, Std>>>(
             &mut group,
             &mut records,
             "ClosableQueue-bounded",
             pairs,
         );
-        bench::<Rl<ClosableQueue<u64, Std>, false>>(
+        bench::<Blocking<ClosableQueue<u64, Std>, true>>(
             &mut group,
             &mut records,
             "ClosableQueue-unbounded",
             pairs,
         );
-        bench::<SegQueue<u64>>(&mut group, &mut records, "cb-SegQueue", pairs);
+        bench::<SegQ>(&mut group, &mut records, "cb-SegQueue", pairs);
         bench::<Channel<true>>(&mut group, &mut records, "cb-channel-bounded", pairs);
         bench::<Channel<false>>(&mut group, &mut records, "cb-channel-unbounded", pairs);
     }
     group.finish();
 
     let mut group = c.benchmark_group("queue/spsc");
-    bench::<Rl<SpscRing<u64, Std>, true>>(&mut group, &mut records, "SpscRing", 1);
+    bench::<Blocking<SpscRing<u64, Std>>>(&mut group, &mut records, "SpscRing", 1);
     group.finish();
 
     c.final_summary();

@@ -103,3 +103,130 @@ pub fn counter_run<C: Counter>(threads: usize, ops: u64) -> Measured {
         expected: threads * ops as usize,
     }
 }
+
+/// What the queue runner needs of a queue: build one, push (waiting while full), pop (waiting
+/// while empty), and emptiness for the final accounting. Every racelab [`Queue`] is one through
+/// [`Blocking`]; the benchmarks implement it for their yardsticks (crossbeam's queues and
+/// channels).
+///
+/// [`Queue`]: crate::queue::Queue
+pub trait Transfer: Send + Sync + 'static {
+    /// A fresh, empty queue.
+    fn make() -> Self;
+    /// Pushes `v`, waiting while the queue is full.
+    fn put(&self, v: u64);
+    /// Pops an item, waiting while the queue is empty.
+    fn take(&self) -> u64;
+    /// Whether the queue is empty.
+    fn drained(&self) -> bool;
+}
+
+/// The bound of the bounded queues in the queue benchmarks.
+pub const QUEUE_CAPACITY: usize = 1024;
+
+/// A racelab queue driven through its own blocking `push` and `pop`, bounded at
+/// [`QUEUE_CAPACITY`] when it can be, unbounded otherwise (or when `UNBOUNDED`).
+#[derive(Debug)]
+pub struct Blocking<Q, const UNBOUNDED: bool = false>(pub Q);
+
+impl<Q: crate::queue::Queue<u64>, const UNBOUNDED: bool> Transfer for Blocking<Q, UNBOUNDED> {
+    fn make() -> Self {
+        let bounded = Q::with_capacity(Some(QUEUE_CAPACITY));
+        let q = match bounded {
+            Ok(q) if !UNBOUNDED => q,
+            _ => Q::with_capacity(None).expect("an unbounded queue"),
+        };
+        Blocking(q)
+    }
+    fn put(&self, v: u64) {
+        if let Err(e) = self.0.push(v) {
+            panic!("{}: {e}", Q::NAME);
+        }
+    }
+    fn take(&self) -> u64 {
+        self.0
+            .pop()
+            .unwrap_or_else(|e| panic!("{}: {e}", Q::NAME))
+    }
+    fn drained(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Times `pairs` producers each pushing `per_producer` distinct items and `pairs` consumers
+/// each popping as many, on a fresh `Q`. Every item is accounted for: the run panics unless the
+/// consumers received each pushed item exactly once (count and sum) and the queue is empty
+/// afterwards. `count` and `expected` of the result are items received and pushed.
+///
+/// # Panics
+/// If `pairs` is 0, a thread panics, or an item is lost or duplicated.
+pub fn transfer_run<Q: Transfer>(pairs: usize, per_producer: u64) -> Measured {
+    assert!(
+        pairs > 0,
+        "a benchmark needs at least one producer and one consumer"
+    );
+    let threads = 2 * pairs;
+    let q = Arc::new(Q::make());
+    let ready = Arc::new(Barrier::new(threads + 1));
+    let go = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (q, ready, go) = (q.clone(), ready.clone(), go.clone());
+            std::thread::spawn(move || {
+                ready.wait();
+                while go.load(Ordering::Acquire) == 0 {
+                    std::hint::spin_loop();
+                }
+                let start = Instant::now();
+                let (mut count, mut sum) = (0u64, 0u128);
+                if i < pairs {
+                    // Producer `i` pushes i·n .. (i+1)·n: every item distinct.
+                    let base = i as u64 * per_producer;
+                    for v in base..base + per_producer {
+                        q.put(v);
+                    }
+                } else {
+                    // Consumers pop as many as a producer pushes: demand equals supply, so
+                    // every blocking pop is eventually served.
+                    for _ in 0..per_producer {
+                        sum += u128::from(q.take());
+                        count += 1;
+                    }
+                }
+                (start, Instant::now(), count, sum)
+            })
+        })
+        .collect();
+    ready.wait();
+    let t0 = Instant::now();
+    go.store(1, Ordering::Release);
+    let spans: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("benchmark thread panicked"))
+        .collect();
+    let elapsed = t0.elapsed();
+
+    let total = pairs as u64 * per_producer;
+    let count: u64 = spans.iter().map(|s| s.2).sum();
+    let sum: u128 = spans.iter().map(|s| s.3).sum();
+    let want = u128::from(total) * u128::from(total.saturating_sub(1)) / 2;
+    assert_eq!(count, total, "items received ≠ items pushed");
+    assert_eq!(
+        sum, want,
+        "sum of items received ≠ sum pushed (lost or duplicated items)"
+    );
+    assert!(q.drained(), "queue not empty after every item was received");
+    let times: Vec<_> = spans.iter().map(|s| (s.0, s.1)).collect();
+    Measured {
+        elapsed,
+        overlap: overlap(t0, &times),
+        count: count as usize,
+        expected: total as usize,
+    }
+}
+
+/// [`transfer_run`] of a racelab queue through its blocking API: the queue family's
+/// [`BenchFn`] (`threads` = producer+consumer pairs, `ops` = items per producer).
+pub fn queue_run<Q: crate::queue::Queue<u64>>(pairs: usize, per_producer: u64) -> Measured {
+    transfer_run::<Blocking<Q::On<Std>>>(pairs, per_producer)
+}

@@ -79,6 +79,58 @@ fn a_timed_wait_nobody_ends_times_out_on_every_engine_instead_of_deadlocking() {
         .assert_caught_by(&MODEL_ENGINES, BugClass::Deadlock);
 }
 
+/// One thread waits with a timeout for a flag; the other thread does something else and exits
+/// without setting it. Once it has gone, nothing can run but the timer: the wait times out, on
+/// every engine and in every interleaving, including those where the other thread finishes
+/// *after* the wait began (the idle timer fires when the last runnable thread exits, not only
+/// when a thread blocks).
+struct LeftBehind;
+
+impl Subject for LeftBehind {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
+        vec![
+            Scenario::<R>::builder("the only other thread exits without notifying", || {
+                (
+                    Flag::<R> {
+                        set: R::Mutex::new(false),
+                        cv: R::Condvar::new(),
+                    },
+                    R::AtomicUsize::new(0),
+                )
+            })
+            .observing::<&'static str>()
+            .thread(|(f, _)| {
+                let deadline = Deadline::<R>::after(Duration::from_millis(1));
+                let (_g, timed_out) = wait_while(&f.cv, f.set.lock(), &deadline, |set| !*set);
+                if timed_out { "timed out" } else { "woken" }
+            })
+            .thread(|(_, other)| {
+                other.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                "exited"
+            })
+            .check(|_, seen| {
+                if seen[0] == "timed out" {
+                    Outcome::ok("timed out")
+                } else {
+                    Outcome::forbidden(BugClass::Panic, format!("the waiter {}", seen[0]))
+                }
+            }),
+        ]
+    }
+}
+
+/// Under loom. The shuttle engines still have a window, named in docs/engines.md: the waiter is
+/// preempted inside the checker's condvar wait while it still holds its mutex, the other thread
+/// exits and fires the timer before the waiter is queued, and the run ends as a deadlock. The
+/// fix (the firing thread takes the waiter's mutex before it notifies) is the next step.
+#[test]
+fn a_timed_wait_times_out_when_the_last_other_thread_exits() {
+    let results = Check::new().engines([EngineKind::Loom]).run(&LeftBehind);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Passed, "{}: {}", r.engine, r.summary());
+    }
+}
+
 /// A thread polls a deadline while another sets a flag: under the engines that choose time,
 /// both "saw the flag" and "deadline passed first" happen; under loom a deadline check never
 /// fires (nothing is idle while the loop runs).

@@ -21,80 +21,9 @@ use crate::counter::{Counter, Counters};
 use crate::runtime::{AtomicIntApi, CellApi, Runtime};
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 use crate::trace;
+pub(crate) use crate::runtime::{Parker, wait_read};
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
-
-/// Re-reads `a` inside a wait loop: a load with `order` on real threads, a `SeqCst` load under
-/// the model checkers. loom lets a weaker load keep returning a stale value after a yield, so a
-/// spin-wait on it can run until loom's branch budget is gone; a spin on a read-modify-write is
-/// no better (every retry is a new write for loom to order against the holder's). A `SeqCst`
-/// load reads the latest value in loom. The lock's correctness never rests on the wait's read,
-/// only on the read-modify-write that enters, so the model checks the same algorithm.
-pub(crate) fn wait_read<R: Runtime>(
-    a: &R::AtomicUsize,
-    order: std::sync::atomic::Ordering,
-) -> usize {
-    if !R::CAPS.fair {
-        R::fence(std::sync::atomic::Ordering::SeqCst);
-        a.load(std::sync::atomic::Ordering::SeqCst)
-    } else {
-        a.load(order)
-    }
-}
-
-/// Where a lock's waiters wait. On real threads: a spin (`R::spin_loop`), exactly the lock's own
-/// algorithm. Under the model checkers: a park on a condition variable, woken by `wake` after
-/// every release. loom has no fairness, so two spinning waiters can yield to each other forever
-/// while the holder never runs, and its branch budget runs out; parked waiters are not
-/// runnable, so loom explores the 3-thread scenarios to the end. The wait is not what makes a
-/// lock exclusive (its entry read-modify-write and release store are, and those are unchanged),
-/// so the checkers still check the lock. On `Std` `wake` is nothing and the mutex and condvar
-/// are never touched.
-pub(crate) struct Parker<R: Runtime> {
-    mutex: R::Mutex<()>,
-    cv: R::Condvar,
-}
-
-impl<R: Runtime> Parker<R> {
-    pub(crate) fn new() -> Self {
-        Parker {
-            mutex: crate::runtime::MutexApi::new(()),
-            cv: crate::runtime::CondvarApi::new(),
-        }
-    }
-    /// Waits while `busy()` holds.
-    #[inline]
-    pub(crate) fn wait_while(&self, mut busy: impl FnMut() -> bool) {
-        use crate::runtime::{CondvarApi, MutexApi};
-        if !R::CAPS.fair {
-            // The check runs under the mutex that `wake` takes after the release store, so a
-            // release between the check and the wait cannot be missed.
-            let mut g = self.mutex.lock();
-            while busy() {
-                g = self.cv.wait(g);
-            }
-        } else {
-            while busy() {
-                R::spin_loop();
-            }
-        }
-    }
-    /// After a release: wakes the parked waiters (under the checkers only).
-    #[inline]
-    pub(crate) fn wake(&self) {
-        use crate::runtime::{CondvarApi, MutexApi};
-        if !R::CAPS.fair {
-            let _g = self.mutex.lock();
-            self.cv.notify_all();
-        }
-    }
-}
-
-impl<R: Runtime> std::fmt::Debug for Parker<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Parker")
-    }
-}
 
 /// A raw lock: `lock`, `try_lock`, `unlock`, no guard and no data (lock_api's `RawMutex`
 /// shape). The trait is safe: a racy implementation is allowed to break its promise, and

@@ -33,7 +33,7 @@ pub use self::ring::{LoadStoreIndexRing, MpmcRing};
 pub use self::scenarios::{Queues, TaskQueues};
 pub use self::spsc::{RelaxedSpscRing, SpscRing};
 
-use crate::runtime::Deadline;
+use crate::runtime::Backoff;
 use crate::runtime::Runtime;
 use std::fmt;
 use std::time::Duration;
@@ -165,6 +165,11 @@ pub trait Queue<T: Send + 'static>: Send + Sync + 'static {
     /// Whether `push`/`pop` block natively (a condition variable), rather than by retrying
     /// `try_push`/`try_pop`. The model checkers run blocking scenarios only on blocking queues.
     const BLOCKING: bool = false;
+    /// Whether a blocking `push`/`pop` parks the thread (a condition variable, a
+    /// [`Signal`](crate::runtime::Signal)) rather than retrying `try_push`/`try_pop` (the
+    /// default methods). The model checkers run blocking operations only on queues that park:
+    /// a retrying wait is a spin, which they cannot schedule fairly.
+    const PARKS: bool = Self::BLOCKING;
     /// Single producer, single consumer: one thread pushes and one pops (and the producer
     /// closes).
     const SPSC: bool = false;
@@ -193,14 +198,14 @@ pub trait Queue<T: Send + 'static>: Send + Sync + 'static {
     fn try_pop(&self) -> Result<T, PopError>;
     /// Pushes, waiting while the queue is full, for at most `timeout` (`None`: no limit).
     ///
-    /// The default retries `try_push`, spinning then yielding, until its [`Deadline`] passes
+    /// The default retries `try_push`, spinning then yielding, until its [`Deadline`](crate::runtime::Deadline) passes
     /// (under the model checkers, where the engine fires the timer: see
     /// [`crate::runtime::Deadline`]).
     ///
     /// # Errors
     /// [`PushError::Closed`], or [`PushError::Timeout`], with the item.
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
-        let mut wait = Wait::<Self::Rt>::new(timeout);
+        let mut wait = Backoff::<Self::Rt>::new(timeout);
         let mut item = item;
         loop {
             match self.try_push(item) {
@@ -218,7 +223,7 @@ pub trait Queue<T: Send + 'static>: Send + Sync + 'static {
     /// # Errors
     /// [`PopError::Closed`] once closed and drained, or [`PopError::Timeout`].
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let mut wait = Wait::<Self::Rt>::new(timeout);
+        let mut wait = Backoff::<Self::Rt>::new(timeout);
         loop {
             match self.try_pop() {
                 Err(PopError::Empty) => {}
@@ -256,38 +261,4 @@ pub trait Queue<T: Send + 'static>: Send + Sync + 'static {
     }
     /// The bound, or `None` if unbounded.
     fn capacity(&self) -> Option<usize>;
-}
-
-/// A retry loop's wait: spin a little, then yield, until an optional deadline.
-pub(crate) struct Wait<R: Runtime> {
-    deadline: Deadline<R>,
-    step: u32,
-}
-
-impl<R: Runtime> Wait<R> {
-    pub(crate) fn new(timeout: Option<Duration>) -> Self {
-        Wait {
-            deadline: Deadline::from_timeout(timeout),
-            step: 0,
-        }
-    }
-    /// Waits a little; false once the deadline has passed.
-    #[track_caller]
-    pub(crate) fn step(&mut self) -> bool {
-        self.snooze();
-        !self.deadline.passed()
-    }
-    /// A short spin inside a lock-free operation that waits for another thread's in-progress
-    /// step (crossbeam's `Backoff::snooze`). Where spinning is not fair (the checkers), it
-    /// yields at once.
-    pub(crate) fn snooze(&mut self) {
-        self.step = self.step.saturating_add(1);
-        if !R::CAPS.fair || self.step > 6 {
-            R::yield_now();
-        } else {
-            for _ in 0..(1u32 << self.step) {
-                R::spin_loop();
-            }
-        }
-    }
 }

@@ -10,8 +10,8 @@
 //! Their atomics are std's, invisible to loom and shuttle (crossbeam has its own loom build,
 //! behind a cfg of its own), so these run only on real threads: the stress engine checks them.
 
-use super::{CapacityError, PopError, PushError, Queue, Wait, bounded_capacity};
-use crate::runtime::{Runtime, Std};
+use super::{CapacityError, PopError, PushError, Queue, bounded_capacity};
+use crate::runtime::{Backoff, Runtime, Std};
 use crossbeam_channel::{self as channel, Receiver, RecvTimeoutError, Sender, TrySendError};
 use crossbeam_queue::{ArrayQueue, SegQueue};
 use std::marker::PhantomData;
@@ -247,7 +247,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CrossbeamChannel<T, R> {
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         // Waits in slices so that a close is noticed.
-        let mut wait = Wait::<R>::new(timeout);
+        let mut wait = Backoff::<R>::new(timeout);
         let mut item = item;
         loop {
             let sent = self.gate.push(item, |i| {
@@ -266,7 +266,7 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for CrossbeamChannel<T, R> {
         }
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let mut wait = Wait::<R>::new(timeout);
+        let mut wait = Backoff::<R>::new(timeout);
         loop {
             match self.rx.recv_timeout(Duration::from_millis(1)) {
                 Ok(item) => return Ok(item),

@@ -2,8 +2,9 @@
 //! and array channel use), with close folded into the tail index; and the same ring with its
 //! slot claim done by load-then-store, the bug crossbeam once fixed.
 
-use super::{CapacityError, PopError, PushError, Queue, Wait, bounded_capacity};
-use crate::runtime::{AtomicIntApi, CellApi, DefaultRuntime, Runtime};
+use super::{CapacityError, PopError, PushError, Queue, bounded_capacity};
+use crate::runtime::{AtomicIntApi, Backoff, CellApi, Deadline, DefaultRuntime, Runtime, Signal};
+use std::time::Duration;
 use crate::trace;
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;
@@ -43,6 +44,10 @@ pub struct Ring<T: Send + 'static, R: Runtime, const RACY: bool> {
     cap: usize,
     one_lap: usize,
     mark_bit: usize,
+    /// Where blocked consumers sleep until an item is there (or the ring closes).
+    readable: Signal<R>,
+    /// Where blocked producers sleep until there is room (or the ring closes).
+    writable: Signal<R>,
 }
 
 /// A bounded lock-free multi-producer multi-consumer ring (Vyukov; crossbeam's `ArrayQueue`
@@ -106,6 +111,7 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Ring<T, R, RA
     } else {
         "MpmcRing"
     };
+    const PARKS: bool = true;
     type Rt = R;
     type On<Q: Runtime> = Ring<T, Q, RACY>;
 
@@ -126,11 +132,103 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Ring<T, R, RA
             cap,
             one_lap,
             mark_bit,
+            readable: Signal::new(),
+            writable: Signal::new(),
         })
     }
 
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        let mut wait = Wait::<R>::new(None);
+        let r = self.put(item);
+        if r.is_ok() {
+            self.readable.notify_one_after_rmw();
+        }
+        r
+    }
+
+    fn try_pop(&self) -> Result<T, PopError> {
+        let r = self.take();
+        if r.is_ok() {
+            self.writable.notify_one_after_rmw();
+        }
+        r
+    }
+
+    fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
+        let deadline = Deadline::<R>::from_timeout(timeout);
+        let mut item = Some(item);
+        let done = self.writable.wait_until_watching(&self.head, &deadline, || {
+            match self.put(item.take().expect("a refused push hands its item back")) {
+                Err(PushError::Full(back)) => {
+                    item = Some(back);
+                    None
+                }
+                done => Some(done),
+            }
+        });
+        match done {
+            Some(r) => {
+                if r.is_ok() {
+                    self.readable.notify_one_after_rmw();
+                }
+                r
+            }
+            None => Err(PushError::Timeout(
+                item.expect("a timed-out push keeps its item"),
+            )),
+        }
+    }
+
+    fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
+        let deadline = Deadline::<R>::from_timeout(timeout);
+        let done = self.readable.wait_until_watching(&self.tail, &deadline, || match self.take() {
+            Err(PopError::Empty) => None,
+            done => Some(done),
+        });
+        match done {
+            Some(r) => {
+                if r.is_ok() {
+                    self.writable.notify_one_after_rmw();
+                }
+                r
+            }
+            None => Err(PopError::Timeout),
+        }
+    }
+
+    fn close(&self) -> bool {
+        let tail = self.tail.fetch_or(self.mark_bit, SeqCst);
+        trace::event(|| "close".into());
+        // Everyone blocked looks again: producers to fail with their item, consumers to drain.
+        self.readable.notify_all();
+        self.writable.notify_all();
+        tail & self.mark_bit == 0
+    }
+
+
+    fn is_closed(&self) -> bool {
+        self.tail.load(SeqCst) & self.mark_bit != 0
+    }
+
+    fn len(&self) -> usize {
+        loop {
+            let tail = self.tail.load(SeqCst);
+            let head = self.head.load(SeqCst);
+            // A consistent snapshot: the tail did not move while the head was read.
+            if self.tail.load(SeqCst) == tail {
+                return self.count(head, tail);
+            }
+        }
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        Some(self.cap)
+    }
+}
+
+impl<T: Send + 'static, R: Runtime, const RACY: bool> Ring<T, R, RACY> {
+    /// `try_push` without waking anyone: the lock-free algorithm alone.
+    fn put(&self, item: T) -> Result<(), PushError<T>> {
+        let mut wait = Backoff::<R>::new(None);
         let mut tail = self.tail.load(Relaxed);
         let mut retry = false;
         loop {
@@ -177,8 +275,9 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Ring<T, R, RA
         }
     }
 
-    fn try_pop(&self) -> Result<T, PopError> {
-        let mut wait = Wait::<R>::new(None);
+    /// `try_pop` without waking anyone: the lock-free algorithm alone.
+    fn take(&self) -> Result<T, PopError> {
+        let mut wait = Backoff::<R>::new(None);
         let mut head = self.head.load(Relaxed);
         let mut retry = false;
         loop {
@@ -225,33 +324,6 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Ring<T, R, RA
         }
     }
 
-    fn close(&self) -> bool {
-        let tail = self.tail.fetch_or(self.mark_bit, SeqCst);
-        trace::event(|| "close".into());
-        tail & self.mark_bit == 0
-    }
-
-    fn is_closed(&self) -> bool {
-        self.tail.load(SeqCst) & self.mark_bit != 0
-    }
-
-    fn len(&self) -> usize {
-        loop {
-            let tail = self.tail.load(SeqCst);
-            let head = self.head.load(SeqCst);
-            // A consistent snapshot: the tail did not move while the head was read.
-            if self.tail.load(SeqCst) == tail {
-                return self.count(head, tail);
-            }
-        }
-    }
-
-    fn capacity(&self) -> Option<usize> {
-        Some(self.cap)
-    }
-}
-
-impl<T: Send + 'static, R: Runtime, const RACY: bool> Ring<T, R, RACY> {
     /// Items between `head` and `tail` (crossbeam's formula: same index means empty or full,
     /// told apart by the lap).
     fn count(&self, head: usize, tail: usize) -> usize {

@@ -55,13 +55,18 @@ fn pop_ret(r: &Result<u64, PopError>) -> QueueRet {
 
 /// A push, blocking if the queue blocks natively, recorded. Returns whether it was accepted.
 fn push<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64) -> bool {
-    let op = if Q::BLOCKING {
+    push_as(lab, log, v, Q::BLOCKING)
+}
+
+/// A push, blocking if `blocking`, recorded. Returns whether it was accepted.
+fn push_as<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64, blocking: bool) -> bool {
+    let op = if blocking {
         QueueOp::Push(v)
     } else {
         QueueOp::TryPush(v)
     };
     log.record(&lab.clock, op, || {
-        let r = if Q::BLOCKING {
+        let r = if blocking {
             lab.q.push(v)
         } else {
             lab.q.try_push(v)
@@ -506,8 +511,52 @@ fn mpmc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
     let mut all = vec![two_one, one_two, close, overfill];
     if Q::BLOCKING {
         all.push(timed_pop::<R, Q>(checker));
+    } else if Q::PARKS {
+        all.extend(parking::<R, Q>(checker));
     }
     all
+}
+
+/// The blocking operations of a lock-free queue that parks (the rings on a
+/// [`Signal`](crate::runtime::Signal)), in 2-thread scenarios: a full queue's push and an empty
+/// queue's pop go to sleep and must be woken by the other side, a close must wake a sleeping
+/// pop, and a timed pop must lose nothing to its timer.
+fn parking<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
+    let judge = move |lab: &Lab<Q>, logs: &[Log]| judge::<R, Q>(lab, logs, checker);
+    let both = Scenario::<R>::builder("blocking push meets blocking pop, capacity 1", lab::<Q>(1))
+        .observing::<Log>()
+        .thread(|l| {
+            let mut log = Log::new(0);
+            push_as(l, &mut log, 1, true);
+            push_as(l, &mut log, 2, true);
+            log
+        })
+        .thread(|l| {
+            let mut log = Log::new(1);
+            for _ in 0..2 {
+                let _ = pop(l, &mut log, true);
+            }
+            log
+        })
+        .check(judge);
+    let close = Scenario::<R>::builder("close wakes a blocked pop", lab::<Q>(1))
+        .observing::<Log>()
+        .thread(|l| {
+            let mut log = Log::new(0);
+            // The item, then (once closed and drained) `Closed`.
+            for _ in 0..2 {
+                let _ = pop(l, &mut log, true);
+            }
+            log
+        })
+        .thread(|l| {
+            let mut log = Log::new(1);
+            push_as(l, &mut log, 1, true);
+            close(l, &mut log);
+            log
+        })
+        .check(judge);
+    vec![both, close, timed_pop::<R, Q>(checker)]
 }
 
 const TIMED_POP: &str = "timed pop meets a push";
@@ -557,10 +606,31 @@ fn spsc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
             })
             .check(judge)
     };
-    vec![
+    let mut all = vec![
         run("1 producer × 3, 1 consumer, capacity 2", 2, 3),
         run("1 producer × 2, 1 consumer, capacity 1", 1, 2),
-    ]
+    ];
+    if Q::PARKS {
+        // Both sides asleep in turn: the second push waits for room, the pops for items and,
+        // last, for the close.
+        let blocking = Scenario::<R>::builder("blocking push and pop, capacity 1", lab::<Q>(1))
+            .observing::<Log>()
+            .thread(|l| {
+                let mut log = Log::new(0);
+                push_as(l, &mut log, 1, true);
+                push_as(l, &mut log, 2, true);
+                close(l, &mut log);
+                log
+            })
+            .thread(|l| {
+                let mut log = Log::new(1);
+                while pop(l, &mut log, true).is_ok() {}
+                log
+            })
+            .check(judge);
+        all.extend([blocking, timed_pop::<R, Q>(checker)]);
+    }
+    all
 }
 
 /// The seed article's pipeline contract, for queues with `task_done`/`join`: the queue's

@@ -60,6 +60,7 @@ mod shuttle_rt;
 mod std_rt;
 pub(crate) mod sync;
 mod time;
+mod wait;
 
 pub use self::loom_rt::{Loom, PanicSafe};
 pub use self::model::{
@@ -71,6 +72,8 @@ pub(crate) use self::std_rt::watch as std_rt_watch;
 pub use self::std_rt::{PlainCell, Std};
 pub use self::sync::{Barrier, Once};
 pub use self::time::{Capabilities, Deadline, wait_while};
+pub(crate) use self::wait::Parker;
+pub use self::wait::{Backoff, Signal, wait_read};
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering;

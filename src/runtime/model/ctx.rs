@@ -466,6 +466,30 @@ impl Ctx {
         if self.threads[t].timer.is_some_and(|tm| !tm.fired) {
             return Blocked::TimeOutSelf;
         }
+        match self.fire_idle_timer() {
+            Some(tm) => Blocked::Fire(tm),
+            None => Blocked::Deadlock(self.deadlock_report()),
+        }
+    }
+
+    /// Whether no thread can proceed and one waits on a condvar with a timer that has not
+    /// fired.
+    pub(crate) fn idle_timer_armed(&self) -> bool {
+        (0..self.threads.len()).all(|i| self.stuck(i))
+            && self.threads.iter().any(|r| {
+                matches!(
+                    (r.timer, r.state),
+                    (Some(tm), TState::Waiting(Wait::Condvar { .. }, _)) if !tm.fired
+                )
+            })
+    }
+
+    /// [`Ctx::idle_timer_armed`], and fires it: marks the lowest-numbered such thread's timer
+    /// fired and its condvar notified; the caller wakes it with [`Timer::notify`].
+    pub(crate) fn fire_idle_timer(&mut self) -> Option<Timer> {
+        if !(0..self.threads.len()).all(|i| self.stuck(i)) {
+            return None;
+        }
         let armed = self
             .threads
             .iter_mut()
@@ -481,9 +505,9 @@ impl Ctx {
                 if let Some(o) = self.obj(cv) {
                     o.pending = o.waiters;
                 }
-                Blocked::Fire(tm)
+                Some(tm)
             }
-            _ => Blocked::Deadlock(self.deadlock_report()),
+            _ => None,
         }
     }
 
