@@ -30,10 +30,10 @@ use criterion::{BenchmarkId, Throughput};
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_queue::{ArrayQueue, SegQueue};
 use crossbeam_utils::Backoff;
+use racelab::Std;
 use racelab::bench::{Blocking, QUEUE_CAPACITY as CAPACITY, Transfer, transfer_run};
 use racelab::benchsum::runs::BenchConfig;
 use racelab::queue::{BoundedBuffer, ClosableQueue, MpmcRing, SpscRing};
-use racelab::Std;
 
 /// Items each producer pushes per criterion iteration.
 const BATCH: u64 = 1000;

@@ -14,14 +14,16 @@
 
 use criterion::{BenchmarkId, SamplingMode, Throughput};
 use racelab::benchsum::runs::{BenchConfig, RunRecorder, RunsLog, SeedsSummary};
-use racelab::benchsum::{ATOMIC_BASELINE, MUTEX_COUNTER, PYTHON_LOCKED_OVER_RACY, RACY_BASELINE};
+use racelab::benchsum::{
+    ATOMIC_BASELINE, MUTEX_COUNTER, PYTHON_LOCKED_OVER_RACY, RACY_BASELINE, SEEDS,
+};
 use racelab::catalogue;
 
 #[path = "common/mod.rs"]
 #[allow(dead_code)] // seeds uses `criterion` only
 mod common;
 
-const GROUP: &str = "seeds";
+const GROUP: &str = SEEDS;
 const THREADS: usize = 6;
 
 fn main() {

@@ -144,9 +144,7 @@ impl<Q: crate::queue::Queue<u64>, const UNBOUNDED: bool> Transfer for Blocking<Q
         }
     }
     fn take(&self) -> u64 {
-        self.0
-            .pop()
-            .unwrap_or_else(|e| panic!("{}: {e}", Q::NAME))
+        self.0.pop().unwrap_or_else(|e| panic!("{}: {e}", Q::NAME))
     }
     fn drained(&self) -> bool {
         self.0.is_empty()

@@ -409,7 +409,7 @@ fn explore(
 ) -> Result<ExitCode, UsageError> {
     use racelab::queue::generate::ExploreConfig;
     let entry = catalogue::find(variant).map_err(UsageError)?;
-    let Some(explore) = entry.explore else {
+    let Some(explore) = entry.explore() else {
         return Err(UsageError(format!(
             "{} cannot be explored with generated programs (queues only, not SPSC rings or the crossbeam adapters)",
             entry.variant

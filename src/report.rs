@@ -154,10 +154,13 @@ impl Report {
                         r.entry.variant, r.engine
                     )
                 } else {
+                    // The scenario whose verdict is the cell's (not a scenario the engine
+                    // could not run, which neither passes nor fails the cell).
                     let why = r
                         .results
                         .iter()
-                        .find(|x| x.verdict != Verdict::Passed)
+                        .find(|x| x.verdict == r.cell)
+                        .or_else(|| r.results.iter().find(|x| x.verdict != Verdict::Passed))
                         .map(|x| x.message().unwrap_or(&x.note).to_string())
                         .unwrap_or_default();
                     format!(

@@ -7,7 +7,7 @@
 use crate::runtime::model;
 use crate::runtime::{ArcApi, JoinApi, Runtime};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The class of bug a forbidden outcome shows. The report names it precisely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -196,8 +196,30 @@ pub(crate) trait Erased<R: Runtime>: Send + Sync {
     /// One execution inside a model engine: the structure's panics become recorded failures
     /// that end the execution (`None` is returned only where no engine is recording).
     fn execute_model(&self) -> Option<Outcome>;
-    /// A stress driver that runs rounds on persistent OS threads.
-    fn stress_driver(self: Arc<Self>) -> Box<dyn crate::engine::stress::Driver>;
+    /// The scenario as rounds an outside driver runs on threads of its own (the stress engine's
+    /// persistent OS threads).
+    fn rounds(self: Arc<Self>) -> Arc<dyn Rounds>;
+}
+
+/// A scenario seen as independent rounds, for a driver that owns the threads: each round is
+/// built by [`Rounds::round`], thread `i` of it runs through [`Round::run_thread`] on whichever
+/// thread the driver chooses, and [`Round::finish`] classifies it once every thread is done.
+/// The state and observation types stay hidden behind it.
+pub(crate) trait Rounds: Send + Sync {
+    /// How many threads a round has.
+    fn threads(&self) -> usize;
+    /// A fresh round: runs the setup (user code; a panic propagates).
+    fn round(self: Arc<Self>) -> Arc<dyn Round>;
+}
+
+/// One round of a scenario: its state and a slot for what each thread observes.
+pub(crate) trait Round: Send + Sync {
+    /// Runs thread `i`'s body on the round's state and keeps its observation. A panic of the
+    /// body propagates to the caller, and the observation is then missing.
+    fn run_thread(&self, i: usize);
+    /// The end of the round, once every thread has run and dropped its handle: the teardown and
+    /// the check (user code; a panic propagates). `None` if a handle is still held elsewhere.
+    fn finish(self: Arc<Self>) -> Option<Outcome>;
 }
 
 /// A concurrent test: setup, one body per thread, and a check of the end state.
@@ -502,12 +524,54 @@ impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> Erased<R> for Part
         model::run_user(move || (self.finish)(state, &observed))
     }
 
-    fn stress_driver(self: Arc<Self>) -> Box<dyn crate::engine::stress::Driver> {
-        Box::new(crate::engine::stress::Rounds::new(
-            self.setup.clone(),
-            self.bodies.clone(),
-            self.finish.clone(),
-        ))
+    fn rounds(self: Arc<Self>) -> Arc<dyn Rounds> {
+        self
+    }
+}
+
+impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> Rounds for Parts<R, S, O> {
+    fn threads(&self) -> usize {
+        self.bodies.len()
+    }
+    fn round(self: Arc<Self>) -> Arc<dyn Round> {
+        let state = (self.setup)();
+        let observed = self.bodies.iter().map(|_| Mutex::new(None)).collect();
+        Arc::new(RoundOf {
+            parts: self,
+            state,
+            observed,
+        })
+    }
+}
+
+/// One round of [`Parts`]: the state, and each thread's observation once it has one.
+struct RoundOf<R, S, O> {
+    parts: Arc<Parts<R, S, O>>,
+    state: S,
+    observed: Vec<Mutex<Option<O>>>,
+}
+
+impl<R: Runtime, S: Send + Sync + 'static, O: Send + 'static> Round for RoundOf<R, S, O> {
+    fn run_thread(&self, i: usize) {
+        let o = (self.parts.bodies[i])(&self.state);
+        *self.observed[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(o);
+    }
+    fn finish(self: Arc<Self>) -> Option<Outcome> {
+        let RoundOf {
+            parts,
+            state,
+            observed,
+        } = Arc::try_unwrap(self).ok()?;
+        let observed: Vec<O> = observed
+            .into_iter()
+            .filter_map(|o| {
+                o.into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            })
+            .collect();
+        Some((parts.finish)(state, &observed))
     }
 }
 
@@ -523,7 +587,7 @@ fn sole<R: Runtime, S: Send + Sync + 'static>(state: R::Arc<S>) -> S {
 }
 
 /// A structure or family that provides scenarios for any runtime: the unit the catalogue,
-/// [`crate::engine::Check`] and [`crate::engine::check_all`] work with. Implement it for your
+/// [`crate::Check`] and [`crate::check_all`] work with. Implement it for your
 /// own type to check it under every engine. The subject is a value, so it can carry parameters
 /// (a capacity, a thread count) into the scenarios it builds.
 pub trait Subject: Send + Sync + 'static {

@@ -1,41 +1,40 @@
 //! The queue family's promises outside the scenarios: bad capacities are clear errors, a push
 //! after close hands the item back, closing loses nothing, items left in a dropped queue are
 //! dropped exactly once, the SPSC contract is enforced, and the checker's printout names the
-//! operation that cannot be linearised.
+//! operation that cannot be linearised. Each promise is checked on every correct queue of the
+//! catalogue, so a new queue is tested without being listed here.
 
-use racelab::catalogue::find;
+use racelab::catalogue::{self, DynQueue, Entry, OpenFn, Parcel, QueueHooks, find};
 use racelab::engine::{Engine, EngineKind, Verdict};
 use racelab::queue::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
-/// Runs `$body` once per correct home-made queue type (bounded at capacity 4 where bounded).
-macro_rules! each_queue {
-    ($body:ident) => {
-        $body::<MpmcRing<_>>();
-        $body::<SpscRing<_>>();
-        $body::<BoundedBuffer<_>>();
-        $body::<ClosableQueue<_>>();
-        $body::<CrossbeamArrayQueue<_>>();
-        $body::<CrossbeamSegQueue<_>>();
-        $body::<CrossbeamChannel<_>>();
-    };
+/// The correct queues of the catalogue, with their hooks: every test below runs on each.
+fn correct_queues() -> Vec<(Entry, QueueHooks)> {
+    let all: Vec<_> = catalogue::catalogue()
+        .into_iter()
+        .filter(|e| e.family == catalogue::QUEUE && !e.racy())
+        .filter_map(|e| e.queue().copied().map(|q| (e, q)))
+        .collect();
+    assert!(!all.is_empty(), "the catalogue has correct queues");
+    all
 }
 
-fn build<Q: Queue<T>, T: Send + 'static>() -> Q {
-    Q::with_capacity(Some(4))
-        .or_else(|_| Q::with_capacity(None))
+/// A queue of the entry's type, bounded at capacity 4 where bounded.
+fn build<T>(open: OpenFn<T>) -> Box<dyn DynQueue<T>> {
+    open(Some(4))
+        .or_else(|_| open(None))
         .expect("capacity 4 or unbounded")
 }
 
 #[test]
 fn capacity_zero_is_a_clear_error() {
-    fn zero<Q: Queue<u64>>() {
-        let e = Q::with_capacity(Some(0)).err().expect("capacity 0 refused");
+    for (entry, q) in correct_queues() {
+        let e = (q.open)(Some(0)).err().expect("capacity 0 refused");
         let m = e.to_string();
-        assert!(m.contains("capacity") && m.contains(Q::NAME), "{m}");
+        assert!(m.contains("capacity") && m.contains(entry.variant), "{m}");
     }
-    each_queue!(zero);
     // A bounded-only ring asked to be unbounded says so.
     let e = MpmcRing::<u64>::with_capacity(None).err().unwrap();
     assert!(e.to_string().contains("bounded"), "{e}");
@@ -43,41 +42,38 @@ fn capacity_zero_is_a_clear_error() {
 
 #[test]
 fn push_after_close_hands_the_item_back_and_nothing_is_lost() {
-    fn closing<Q: Queue<u64>>() {
-        let q = build::<Q, u64>();
+    for (_, hooks) in correct_queues() {
+        let q = build(hooks.open);
+        let name = q.name();
         q.try_push(1).unwrap();
         q.try_push(2).unwrap();
-        assert!(q.close(), "{}: first close", Q::NAME);
-        assert!(!q.close(), "{}: second close is a no-op", Q::NAME);
+        assert!(q.close(), "{name}: first close");
+        assert!(!q.close(), "{name}: second close is a no-op");
         match q.try_push(3) {
             Err(PushError::Closed(3)) => {}
-            other => panic!("{}: push after close gave {other:?}", Q::NAME),
+            other => panic!("{name}: push after close gave {other:?}"),
         }
         assert_eq!(q.push(4).unwrap_err().into_inner(), 4);
         // The items pushed before the close still come out, then the queue says so.
-        assert_eq!(q.try_pop(), Ok(1), "{}", Q::NAME);
-        assert_eq!(q.pop(), Ok(2), "{}", Q::NAME);
-        assert_eq!(q.try_pop(), Err(PopError::Closed), "{}", Q::NAME);
-        assert_eq!(q.pop(), Err(PopError::Closed), "{}", Q::NAME);
+        assert_eq!(q.try_pop(), Ok(1), "{name}");
+        assert_eq!(q.pop(), Ok(2), "{name}");
+        assert_eq!(q.try_pop(), Err(PopError::Closed), "{name}");
+        assert_eq!(q.pop(), Err(PopError::Closed), "{name}");
     }
-    each_queue!(closing);
 }
 
 #[test]
 fn full_and_empty_are_reported_not_waited_on() {
-    fn edges<Q: Queue<u64>>() {
-        let q = build::<Q, u64>();
-        assert_eq!(q.try_pop(), Err(PopError::Empty), "{}", Q::NAME);
+    for (_, hooks) in correct_queues() {
+        let q = build(hooks.open);
+        let name = q.name();
+        assert_eq!(q.try_pop(), Err(PopError::Empty), "{name}");
         if let Some(c) = q.capacity() {
             for i in 0..c as u64 {
                 q.try_push(i).unwrap();
             }
             assert_eq!(q.len(), c);
-            assert!(
-                matches!(q.try_push(99), Err(PushError::Full(99))),
-                "{}",
-                Q::NAME
-            );
+            assert!(matches!(q.try_push(99), Err(PushError::Full(99))), "{name}");
             let timeout = Some(std::time::Duration::from_millis(5));
             assert!(matches!(
                 q.push_timeout(99, timeout),
@@ -85,15 +81,9 @@ fn full_and_empty_are_reported_not_waited_on() {
             ));
         } else {
             let timeout = Some(std::time::Duration::from_millis(5));
-            assert_eq!(
-                q.pop_timeout(timeout),
-                Err(PopError::Timeout),
-                "{}",
-                Q::NAME
-            );
+            assert_eq!(q.pop_timeout(timeout), Err(PopError::Timeout), "{name}");
         }
     }
-    each_queue!(edges);
 }
 
 /// An item that counts its drops.
@@ -107,29 +97,25 @@ impl Drop for Counted {
 
 #[test]
 fn items_left_in_a_dropped_queue_are_dropped_exactly_once() {
-    fn leftovers<Q: Queue<Counted>>() {
+    for (_, hooks) in correct_queues() {
         let drops = Arc::new(AtomicUsize::new(0));
-        let q = build::<Q, Counted>();
+        let q = build(hooks.open_parcels);
+        let name = q.name();
+        let item = || -> Parcel { Box::new(Counted(drops.clone())) };
         // Wrap around a ring: push 4, pop 2, push 2 more, pop 1: three left.
         for _ in 0..4 {
-            assert!(q.try_push(Counted(drops.clone())).is_ok());
+            assert!(q.try_push(item()).is_ok());
         }
         drop(q.try_pop().ok().unwrap());
         drop(q.try_pop().ok().unwrap());
         for _ in 0..2 {
-            assert!(q.try_push(Counted(drops.clone())).is_ok());
+            assert!(q.try_push(item()).is_ok());
         }
         drop(q.try_pop().ok().unwrap());
-        assert_eq!(drops.load(SeqCst), 3, "{}", Q::NAME);
+        assert_eq!(drops.load(SeqCst), 3, "{name}");
         drop(q);
-        assert_eq!(
-            drops.load(SeqCst),
-            6,
-            "{}: every item dropped once",
-            Q::NAME
-        );
+        assert_eq!(drops.load(SeqCst), 6, "{name}: every item dropped once");
     }
-    each_queue!(leftovers);
 }
 
 #[test]
@@ -238,8 +224,17 @@ mod generated {
             programs: 48,
             ..ExploreConfig::default()
         };
-        assert_eq!(explore::<MpmcRing<u64>>(&cfg).unwrap(), 48);
-        assert_eq!(explore::<BoundedBuffer<u64>>(&cfg).unwrap(), 48);
-        assert_eq!(explore::<ClosableQueue<u64>>(&cfg).unwrap(), 48);
+        let mut explored = 0;
+        for entry in racelab::catalogue::catalogue()
+            .into_iter()
+            .filter(|e| !e.racy())
+        {
+            let Some(explore) = entry.explore() else {
+                continue;
+            };
+            assert_eq!(explore(&cfg).unwrap(), 48, "{}", entry.variant);
+            explored += 1;
+        }
+        assert!(explored > 0, "the catalogue has explorable correct queues");
     }
 }

@@ -47,14 +47,22 @@ use std::path::PathBuf;
 use tables::{Out, comparison, family_tables, seeds, targets, uncontended};
 use walk::Data;
 
+// The variants the tables compare against, named by their types' own constants.
+use crate::counter::{AtomicCounter, Counter, LoadStoreCounter, MutexCounter, ShardedCounter};
+use crate::lock::{RawLock, SpinLock};
+
 /// The racy baseline: a plain load and store, no synchronisation cost at all.
-pub const RACY_BASELINE: &str = "LoadStoreCounter";
+pub const RACY_BASELINE: &str = <LoadStoreCounter as Counter>::NAME;
 /// The atomic baseline: one `lock xadd` per increment, the physical floor of a correct counter.
-pub const ATOMIC_BASELINE: &str = "AtomicCounter";
+pub const ATOMIC_BASELINE: &str = <AtomicCounter as Counter>::NAME;
 /// std's Mutex around the counter.
-pub const MUTEX_COUNTER: &str = "MutexCounter";
+pub const MUTEX_COUNTER: &str = <MutexCounter as Counter>::NAME;
 /// Per-thread cache-padded slots.
-pub const SHARDED_COUNTER: &str = "ShardedCounter";
+pub const SHARDED_COUNTER: &str = <ShardedCounter as Counter>::NAME;
+/// The spin lock whose uncontended cost is a target.
+pub const SPIN_LOCK: &str = <SpinLock as RawLock>::NAME;
+/// The criterion group of the seed experiment (`benches/seeds.rs`): not a catalogue family.
+pub const SEEDS: &str = "seeds";
 /// Target: ShardedCounter at 2 threads gives at least this multiple of AtomicCounter's aggregate
 /// throughput.
 pub const SHARDED_TARGET: f64 = 5.0;

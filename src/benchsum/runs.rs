@@ -498,7 +498,7 @@ mod tests {
     #[test]
     fn recorder_separates_warm_up_and_counts_parallel_runs_and_losses() {
         let entry = crate::catalogue::find("LoadStoreCounter").unwrap();
-        let mut r = RunRecorder::new("counter", &entry, 2);
+        let mut r = RunRecorder::new(crate::catalogue::COUNTER, &entry, 2);
         // criterion's warm-up: 1, 2, 4 iterations; then samples of 5, 10, 15.
         let plan = [
             (1, 0.0, 2),
@@ -524,7 +524,7 @@ mod tests {
     #[test]
     fn recorder_counts_everything_when_no_warm_up_is_told_apart() {
         let entry = crate::catalogue::find("AtomicCounter").unwrap();
-        let mut r = RunRecorder::new("counter", &entry, 2);
+        let mut r = RunRecorder::new(crate::catalogue::COUNTER, &entry, 2);
         for (i, overlap) in [0.1, 0.2, 0.9].into_iter().enumerate() {
             let iters = 1u64 << i;
             let warm = r.begin_call(iters);
@@ -542,7 +542,7 @@ mod tests {
     #[should_panic(expected = "the twin is broken")]
     fn recorder_panics_on_an_inexact_correct_variant() {
         let entry = crate::catalogue::find("AtomicCounter").unwrap();
-        let mut r = RunRecorder::new("counter", &entry, 2);
+        let mut r = RunRecorder::new(crate::catalogue::COUNTER, &entry, 2);
         r.add(false, measured(1.0, 3, 4));
     }
 
@@ -581,7 +581,7 @@ mod tests {
         assert!(path.ends_with("racelab-runs.A.json"));
         assert!(path_for(&dir, "new").ends_with("racelab-runs.json"));
         let entry = crate::catalogue::find("AtomicCounter").unwrap();
-        let mut r = RunRecorder::new("counter", &entry, 1);
+        let mut r = RunRecorder::new(crate::catalogue::COUNTER, &entry, 1);
         r.add(false, measured(1.0, 4, 4));
         let one = r.finish();
         let mut two = one.clone();

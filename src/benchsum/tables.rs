@@ -9,8 +9,8 @@ use super::noise::{
 use super::runs::{Parallelism, RunStats};
 use super::walk::{Data, order_key};
 use super::{
-    ATOMIC_BASELINE, MUTEX_COUNTER, NOISE_THRESHOLD, PYTHON_LOCKED_OVER_RACY, RACY_BASELINE,
-    SHARDED_COUNTER, SHARDED_TARGET, SPIN_TARGET,
+    ATOMIC_BASELINE, MUTEX_COUNTER, NOISE_THRESHOLD, PYTHON_LOCKED_OVER_RACY, RACY_BASELINE, SEEDS,
+    SHARDED_COUNTER, SHARDED_TARGET, SPIN_LOCK, SPIN_TARGET,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -120,7 +120,7 @@ fn cpu_mhz() -> Option<f64> {
 }
 
 pub(super) fn family_tables(out: &mut Out, data: &Data) {
-    let mut benches: Vec<&Bench> = data.shown().filter(|b| b.family != "seeds").collect();
+    let mut benches: Vec<&Bench> = data.shown().filter(|b| b.family != SEEDS).collect();
     benches.sort_by_key(|b| (order_key(b).0, b.family.clone(), b.threads, order_key(b).1));
     let cpus = data.cpus();
     let mut groups: BTreeMap<(usize, String, usize), Vec<&Bench>> = BTreeMap::new();
@@ -208,7 +208,7 @@ pub(super) fn family_tables(out: &mut Out, data: &Data) {
 pub(super) fn uncontended(out: &mut Out, data: &Data) {
     let mut rows: Vec<&Bench> = data
         .shown()
-        .filter(|b| b.threads == 1 && b.family != "seeds")
+        .filter(|b| b.threads == 1 && b.family != SEEDS)
         .collect();
     if rows.is_empty() {
         return;
@@ -295,7 +295,7 @@ pub(super) fn targets(out: &mut Out, data: &Data) {
             ]);
         }
     }
-    let spin = data.find_matching("lock", "SpinLock", 1);
+    let spin = data.find_matching(crate::catalogue::LOCK, SPIN_LOCK, 1);
     match (spin, data.find(MUTEX_COUNTER, 1)) {
         (Some(s), Some(m)) => {
             let (p, lo, hi) = ratio_range(&s.ns_per_op(), &m.ns_per_op());
@@ -311,7 +311,7 @@ pub(super) fn targets(out: &mut Out, data: &Data) {
         }
         _ => {
             t.add_row(vec![
-                format!("SpinLock uncontended ≤ {SPIN_TARGET}× {MUTEX_COUNTER} (std Mutex)"),
+                format!("{SPIN_LOCK} uncontended ≤ {SPIN_TARGET}× {MUTEX_COUNTER} (std Mutex)"),
                 "no data".into(),
                 "—".into(),
                 "not measured (run `cargo bench --bench lock`)".into(),
@@ -322,7 +322,7 @@ pub(super) fn targets(out: &mut Out, data: &Data) {
 }
 
 pub(super) fn seeds(out: &mut Out, data: &Data) {
-    let rows: Vec<&Bench> = data.shown().filter(|b| b.family == "seeds").collect();
+    let rows: Vec<&Bench> = data.shown().filter(|b| b.family == SEEDS).collect();
     if rows.is_empty() {
         return;
     }

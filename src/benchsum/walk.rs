@@ -1,9 +1,9 @@
 //! The directory walk: where criterion writes, every benchmark it saved for one baseline, and
 //! that baseline with its side file as `racelab bench` shows it ([`Data`]).
 
-use super::Options;
 use super::criterion::Bench;
 use super::runs::{self, RunStats, RunsFile};
+use super::{Options, SEEDS};
 use std::path::{Path, PathBuf};
 
 /// Where criterion writes, as criterion decides it: `$CRITERION_HOME`, else
@@ -32,9 +32,11 @@ pub fn default_criterion_dir() -> PathBuf {
 pub fn load_baseline(dir: &Path, baseline: &str) -> Result<Vec<Bench>, String> {
     let mut out = Vec::new();
     walk(dir, baseline, 0, &mut out)?;
-    // The ratio tables are about counters and locks; the queue and checker benchmarks print
-    // their own summaries (`benches/queue.rs`, `benches/lincheck.rs`).
-    out.retain(|b| matches!(b.family.as_str(), "counter" | "lock" | "seeds"));
+    // The ratio tables are about the catalogue families with timed runs (counters and locks)
+    // and the seed experiment; the queue and checker benchmarks print their own summaries
+    // (`benches/queue.rs`, `benches/lincheck.rs`).
+    let timed = timed_families();
+    out.retain(|b| b.family == SEEDS || timed.contains(&b.family.as_str()));
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
@@ -124,7 +126,7 @@ impl Data {
     pub(super) fn find(&self, variant: &str, threads: usize) -> Option<&Bench> {
         self.benches
             .iter()
-            .find(|b| b.family != "seeds" && b.variant == variant && b.threads == threads)
+            .find(|b| b.family != SEEDS && b.variant == variant && b.threads == threads)
     }
     pub(super) fn find_matching(
         &self,
@@ -166,13 +168,32 @@ fn catalogue_racy(variant: &str) -> Option<bool> {
         .map(|(_, racy)| *racy)
 }
 
-/// Catalogue order of variants (racy first within a family); unknown ones after, by name.
+/// The catalogue families with a timed run ([`crate::catalogue::Entry::bench`]), in
+/// catalogue order.
+fn timed_families() -> &'static [&'static str] {
+    static FAMILIES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    FAMILIES.get_or_init(|| {
+        let mut families: Vec<&'static str> = crate::catalogue::catalogue()
+            .iter()
+            .filter(|e| e.bench.is_some())
+            .map(|e| e.family)
+            .collect();
+        families.dedup();
+        families
+    })
+}
+
+/// Catalogue order of families and of variants (racy first within a family); unknown ones
+/// after, by name; the seed experiment last.
 pub(super) fn order_key(b: &Bench) -> (usize, usize, String) {
-    let fam = match b.family.as_str() {
-        "counter" => 0,
-        "lock" => 1,
-        "seeds" => 3,
-        _ => 2,
+    let timed = timed_families();
+    let fam = if b.family == SEEDS {
+        timed.len() + 1
+    } else {
+        timed
+            .iter()
+            .position(|f| *f == b.family)
+            .unwrap_or(timed.len())
     };
     let pos = catalogue_index()
         .iter()

@@ -17,7 +17,10 @@
 //! println!("{results}");
 //! ```
 
-use super::{Bound, Cap, Engine, EngineKind, EngineResult, Replay, RunOptions, TraceMode, Verdict};
+use super::{
+    Bound, Cap, Engine, EngineKind, EngineResult, Replay, RunOptions, TraceMode, Verdict,
+    run_unless_skipped,
+};
 use crate::runtime::{Loom, Shuttle, Std};
 use crate::scenario::{BugClass, Scenario, ScenarioSet, Subject};
 use std::fmt;
@@ -327,25 +330,26 @@ impl Built {
 
     fn run(&self, engine: &Engine, i: usize, opts: &RunOptions) -> EngineResult {
         let kind = engine.kind();
-        let gate = |name: &str, skip: Option<&str>| {
-            skip.map(|why| EngineResult::not_run(kind, name, why.to_string()))
-        };
         let mut r = match engine {
-            Engine::Loom(c) => gate(self.loom[i].name(), self.loom[i].skipped())
-                .unwrap_or_else(|| super::loom::run(&self.loom[i], c, opts)),
+            Engine::Loom(c) => {
+                run_unless_skipped(kind, &self.loom[i], |s| super::loom::run(s, c, opts))
+            }
             Engine::ShuttleRandom(c) | Engine::ShuttlePct(c) | Engine::ShuttleDfs(c) => {
                 let mode = match kind {
                     EngineKind::ShuttleRandom => super::shuttle::Mode::Random,
                     EngineKind::ShuttlePct => super::shuttle::Mode::Pct,
                     _ => super::shuttle::Mode::Dfs,
                 };
-                gate(self.shuttle[i].name(), self.shuttle[i].skipped())
-                    .unwrap_or_else(|| super::shuttle::run(&self.shuttle[i], mode, c, opts))
+                run_unless_skipped(kind, &self.shuttle[i], |s| {
+                    super::shuttle::run(s, mode, c, opts)
+                })
             }
-            Engine::Proptest(c) => gate(self.shuttle[i].name(), self.shuttle[i].skipped())
-                .unwrap_or_else(|| super::schedule::run(&self.shuttle[i], c, opts)),
-            Engine::Stress(c) => gate(self.std[i].name(), self.std[i].skipped())
-                .unwrap_or_else(|| super::stress::run(&self.std[i], c, opts)),
+            Engine::Proptest(c) => {
+                run_unless_skipped(kind, &self.shuttle[i], |s| super::schedule::run(s, c, opts))
+            }
+            Engine::Stress(c) => {
+                run_unless_skipped(kind, &self.std[i], |s| super::stress::run(s, c, opts))
+            }
         };
         r.scenario_index = i;
         r

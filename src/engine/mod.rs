@@ -222,33 +222,37 @@ impl Engine {
     pub fn run_with(&self, set: &ScenarioSet, index: usize, opts: &RunOptions) -> EngineResult {
         let kind = self.kind();
         let mut r = match self {
-            Engine::Loom(c) => gate(kind, set.loom(), index, |s| loom::run(s, c, opts)),
-            Engine::ShuttleRandom(c) => gate(kind, set.shuttle(), index, |s| {
+            Engine::Loom(c) => {
+                run_unless_skipped(kind, &set.loom()[index], |s| loom::run(s, c, opts))
+            }
+            Engine::ShuttleRandom(c) => run_unless_skipped(kind, &set.shuttle()[index], |s| {
                 shuttle::run(s, shuttle::Mode::Random, c, opts)
             }),
-            Engine::ShuttlePct(c) => gate(kind, set.shuttle(), index, |s| {
+            Engine::ShuttlePct(c) => run_unless_skipped(kind, &set.shuttle()[index], |s| {
                 shuttle::run(s, shuttle::Mode::Pct, c, opts)
             }),
-            Engine::ShuttleDfs(c) => gate(kind, set.shuttle(), index, |s| {
+            Engine::ShuttleDfs(c) => run_unless_skipped(kind, &set.shuttle()[index], |s| {
                 shuttle::run(s, shuttle::Mode::Dfs, c, opts)
             }),
-            Engine::Proptest(c) => gate(kind, set.shuttle(), index, |s| schedule::run(s, c, opts)),
-            Engine::Stress(c) => gate(kind, set.std(), index, |s| stress::run(s, c, opts)),
+            Engine::Proptest(c) => {
+                run_unless_skipped(kind, &set.shuttle()[index], |s| schedule::run(s, c, opts))
+            }
+            Engine::Stress(c) => {
+                run_unless_skipped(kind, &set.std()[index], |s| stress::run(s, c, opts))
+            }
         };
         r.scenario_index = index;
         r
     }
 }
 
-/// Runs scenario `index` of `scenarios` with `run`, unless the scenario is skipped on this
-/// runtime, which is reported as not run.
-fn gate<R: crate::runtime::Runtime>(
+/// Runs `scenario` with `run`, unless the scenario is skipped on this runtime, which is
+/// reported as not run (with its reason) under engine `kind`.
+pub(crate) fn run_unless_skipped<R: crate::runtime::Runtime>(
     kind: EngineKind,
-    scenarios: Vec<Scenario<R>>,
-    index: usize,
+    scenario: &Scenario<R>,
     run: impl FnOnce(&Scenario<R>) -> EngineResult,
 ) -> EngineResult {
-    let scenario = &scenarios[index];
     match scenario.skipped() {
         Some(why) => EngineResult::not_run(kind, scenario.name(), why.to_string()),
         None => run(scenario),

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::runtime::std_rt_watch as watch;
 use crate::runtime::{Runtime, Std};
-use crate::scenario::{BodyFn, BugClass, Failure, FinishFn, Outcome, Scenario, SetupFn};
+use crate::scenario::{BugClass, Failure, Outcome, Round, Rounds, Scenario};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -88,12 +88,6 @@ pub fn group(n: u64) -> String {
     out
 }
 
-/// A scenario turned into rounds on persistent threads (built by the scenario, which knows the
-/// state and observation types).
-pub(crate) trait Driver {
-    fn run(&mut self, cfg: &StressConfig) -> RawRun;
-}
-
 /// A round that made no progress.
 pub(crate) struct Stall {
     pub round: u64,
@@ -116,16 +110,16 @@ pub(crate) struct RawRun {
     pub elapsed: Duration,
 }
 
-/// What a worker reports for a round.
-enum Report<O> {
-    Done(O),
+/// What a worker reports for a round (its observation stays in the round).
+enum Report {
+    Done,
     Failed(BugClass, String),
     Released,
 }
 
-type Slot<O> = Mutex<Option<Report<O>>>;
+type Slot = Mutex<Option<Report>>;
 
-struct Shared<S, O> {
+struct Shared {
     /// The round the workers should run next; bumped by the driver (Release) after `state` is set.
     round: AtomicU64,
     /// Workers that reached the start line, over the whole run: round r starts at n·r.
@@ -139,28 +133,9 @@ struct Shared<S, O> {
     /// Whether, when the first body finished, another had started too.
     overlapped: AtomicBool,
     stop: AtomicBool,
-    state: Mutex<Option<Arc<S>>>,
-    slots: Vec<Slot<O>>,
-}
-
-pub(crate) struct Rounds<S, O> {
-    setup: Arc<SetupFn<S>>,
-    bodies: Vec<Arc<BodyFn<S, O>>>,
-    finish: Arc<FinishFn<S, O>>,
-}
-
-impl<S, O> Rounds<S, O> {
-    pub fn new(
-        setup: Arc<SetupFn<S>>,
-        bodies: Vec<Arc<BodyFn<S, O>>>,
-        finish: Arc<FinishFn<S, O>>,
-    ) -> Self {
-        Rounds {
-            setup,
-            bodies,
-            finish,
-        }
-    }
+    /// The current round, shared by the workers while they run it.
+    state: Mutex<Option<Arc<dyn Round>>>,
+    slots: Vec<Slot>,
 }
 
 /// Spins, then yields: on an oversubscribed machine a pure spin would starve the thread it waits
@@ -201,176 +176,172 @@ fn classify(payload: &(dyn std::any::Any + Send)) -> Option<(BugClass, String)> 
     })
 }
 
-impl<S: Send + Sync + 'static, O: Send + 'static> Driver for Rounds<S, O> {
-    fn run(&mut self, cfg: &StressConfig) -> RawRun {
-        let n = self.bodies.len();
-        let run_id = watch::start_run();
-        let shared = Arc::new(Shared::<S, O> {
-            round: AtomicU64::new(0),
-            arrived: AtomicU64::new(0),
-            done: AtomicUsize::new(0),
-            started: AtomicUsize::new(0),
-            finished: AtomicUsize::new(0),
-            overlapped: AtomicBool::new(false),
-            stop: AtomicBool::new(false),
-            state: Mutex::new(None),
-            slots: (0..n).map(|_| Mutex::new(None)).collect(),
-        });
-        for (i, body) in self.bodies.iter().enumerate() {
-            let (shared, body) = (shared.clone(), body.clone());
-            std::thread::spawn(move || {
-                let _quiet = Quiet::new();
-                Std::set_thread_index(Some(i));
-                watch::join_run(run_id);
-                let mut seen = 0;
-                loop {
-                    let mut r = 0;
-                    if !wait_until(
-                        || {
-                            r = shared.round.load(Ordering::Acquire);
-                            r != seen
-                        },
-                        &shared.stop,
-                        None,
-                    ) {
-                        return;
-                    }
-                    seen = r;
-                    let Some(state) = lock(&shared.state).clone() else {
-                        return;
-                    };
-                    // The start line: every worker arrives before any runs its body.
-                    shared.arrived.fetch_add(1, Ordering::AcqRel);
-                    let line = r * n as u64;
-                    if !wait_until(
-                        || shared.arrived.load(Ordering::Acquire) >= line,
-                        &shared.stop,
-                        None,
-                    ) {
-                        return;
-                    }
-                    shared.started.fetch_add(1, Ordering::AcqRel);
-                    let o = catch_unwind(AssertUnwindSafe(|| body(&state)));
-                    let in_flight = shared.started.load(Ordering::Acquire);
-                    if shared.finished.fetch_add(1, Ordering::AcqRel) == 0 {
-                        shared.overlapped.store(in_flight >= 2, Ordering::Relaxed);
-                    }
-                    drop(state);
-                    let report = match o {
-                        Ok(o) => Report::Done(o),
-                        Err(p) => match classify(p.as_ref()) {
-                            Some((class, m)) => Report::Failed(class, m),
-                            None => Report::Released,
-                        },
-                    };
-                    let released = matches!(report, Report::Released);
-                    *lock(&shared.slots[i]) = Some(report);
-                    shared.done.fetch_add(1, Ordering::Release);
-                    if released {
-                        return;
-                    }
+/// Runs `rounds` on persistent OS threads, one per scenario thread, until `cfg` says stop.
+fn drive(rounds: &Arc<dyn Rounds>, cfg: &StressConfig) -> RawRun {
+    let n = rounds.threads();
+    let run_id = watch::start_run();
+    let shared = Arc::new(Shared {
+        round: AtomicU64::new(0),
+        arrived: AtomicU64::new(0),
+        done: AtomicUsize::new(0),
+        started: AtomicUsize::new(0),
+        finished: AtomicUsize::new(0),
+        overlapped: AtomicBool::new(false),
+        stop: AtomicBool::new(false),
+        state: Mutex::new(None),
+        slots: (0..n).map(|_| Mutex::new(None)).collect(),
+    });
+    for i in 0..n {
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            let _quiet = Quiet::new();
+            Std::set_thread_index(Some(i));
+            watch::join_run(run_id);
+            let mut seen = 0;
+            loop {
+                let mut r = 0;
+                if !wait_until(
+                    || {
+                        r = shared.round.load(Ordering::Acquire);
+                        r != seen
+                    },
+                    &shared.stop,
+                    None,
+                ) {
+                    return;
                 }
-            });
-        }
-
-        let _quiet = Quiet::new();
-        let mut out = RawRun {
-            stats: StressStats::default(),
-            histogram: BTreeMap::new(),
-            first: None,
-            stall: None,
-            elapsed: Duration::ZERO,
-        };
-        let start = Instant::now();
-        let never = AtomicBool::new(false);
-        for r in 1..=cfg.rounds {
-            if start.elapsed() > cfg.time_budget {
-                break;
+                seen = r;
+                let Some(state) = lock(&shared.state).clone() else {
+                    return;
+                };
+                // The start line: every worker arrives before any runs its body.
+                shared.arrived.fetch_add(1, Ordering::AcqRel);
+                let line = r * n as u64;
+                if !wait_until(
+                    || shared.arrived.load(Ordering::Acquire) >= line,
+                    &shared.stop,
+                    None,
+                ) {
+                    return;
+                }
+                shared.started.fetch_add(1, Ordering::AcqRel);
+                let o = catch_unwind(AssertUnwindSafe(|| state.run_thread(i)));
+                let in_flight = shared.started.load(Ordering::Acquire);
+                if shared.finished.fetch_add(1, Ordering::AcqRel) == 0 {
+                    shared.overlapped.store(in_flight >= 2, Ordering::Relaxed);
+                }
+                drop(state);
+                let report = match o {
+                    Ok(()) => Report::Done,
+                    Err(p) => match classify(p.as_ref()) {
+                        Some((class, m)) => Report::Failed(class, m),
+                        None => Report::Released,
+                    },
+                };
+                let released = matches!(report, Report::Released);
+                *lock(&shared.slots[i]) = Some(report);
+                shared.done.fetch_add(1, Ordering::Release);
+                if released {
+                    return;
+                }
             }
-            let state = Arc::new((self.setup)());
-            *lock(&shared.state) = Some(state.clone());
-            shared.done.store(0, Ordering::Relaxed);
-            shared.started.store(0, Ordering::Relaxed);
-            shared.finished.store(0, Ordering::Relaxed);
-            shared.round.store(r, Ordering::Release);
-            let deadline = Instant::now() + cfg.watchdog;
-            if !wait_until(
+        });
+    }
+
+    let _quiet = Quiet::new();
+    let mut out = RawRun {
+        stats: StressStats::default(),
+        histogram: BTreeMap::new(),
+        first: None,
+        stall: None,
+        elapsed: Duration::ZERO,
+    };
+    let start = Instant::now();
+    let never = AtomicBool::new(false);
+    for r in 1..=cfg.rounds {
+        if start.elapsed() > cfg.time_budget {
+            break;
+        }
+        let state = rounds.clone().round();
+        *lock(&shared.state) = Some(state.clone());
+        shared.done.store(0, Ordering::Relaxed);
+        shared.started.store(0, Ordering::Relaxed);
+        shared.finished.store(0, Ordering::Relaxed);
+        shared.round.store(r, Ordering::Release);
+        let deadline = Instant::now() + cfg.watchdog;
+        if !wait_until(
+            || shared.done.load(Ordering::Acquire) == n,
+            &never,
+            Some(deadline),
+        ) {
+            // Read the registry before releasing anyone, then release who can be.
+            let blocked = watch::snapshot(run_id);
+            let stuck_names: Vec<String> = shared
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| lock(s).is_none())
+                .map(|(i, _)| format!("T{}", i + 1))
+                .collect();
+            let stuck = stuck_names.len();
+            shared.stop.store(true, Ordering::Relaxed);
+            watch::abort(run_id);
+            wait_until(
                 || shared.done.load(Ordering::Acquire) == n,
                 &never,
-                Some(deadline),
-            ) {
-                // Read the registry before releasing anyone, then release who can be.
-                let blocked = watch::snapshot(run_id);
-                let stuck_names: Vec<String> = shared
-                    .slots
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| lock(s).is_none())
-                    .map(|(i, _)| format!("T{}", i + 1))
-                    .collect();
-                let stuck = stuck_names.len();
-                shared.stop.store(true, Ordering::Relaxed);
-                watch::abort(run_id);
-                wait_until(
-                    || shared.done.load(Ordering::Acquire) == n,
-                    &never,
-                    Some(Instant::now() + Duration::from_secs(1)),
-                );
-                let left_behind = n - shared.done.load(Ordering::Acquire);
-                out.stall = Some(Stall {
-                    round: r,
-                    blocked,
-                    stuck,
-                    stuck_names,
-                    left_behind,
-                    threads: n,
-                });
-                out.stats.rounds = r;
-                *lock(&shared.state) = None;
-                break;
-            }
-            *lock(&shared.state) = None;
-            let mut observed = Vec::with_capacity(n);
-            let mut failed = None;
-            for slot in &shared.slots {
-                match lock(slot).take().expect("worker reported") {
-                    Report::Done(o) => observed.push(o),
-                    Report::Failed(class, m) => failed = Some((class, m)),
-                    Report::Released => {}
-                }
-            }
+                Some(Instant::now() + Duration::from_secs(1)),
+            );
+            let left_behind = n - shared.done.load(Ordering::Acquire);
+            out.stall = Some(Stall {
+                round: r,
+                blocked,
+                stuck,
+                stuck_names,
+                left_behind,
+                threads: n,
+            });
             out.stats.rounds = r;
-            if n < 2 || shared.overlapped.load(Ordering::Relaxed) {
-                out.stats.overlapped += 1;
-            }
-            let outcome = match failed {
-                Some((class, m)) => Outcome::Forbidden { class, message: m },
-                None => catch_unwind(AssertUnwindSafe(|| {
-                    // Every worker dropped its handle before reporting the round done.
-                    let state = Arc::try_unwrap(state).unwrap_or_else(|_| {
-                        panic!("racelab: a stress round's state is still shared after the round")
-                    });
-                    (self.finish)(state, &observed)
-                }))
-                .unwrap_or_else(|p| {
-                    let (class, message) =
-                        classify(p.as_ref()).unwrap_or((BugClass::Panic, "panic: released".into()));
-                    Outcome::Forbidden { class, message }
-                }),
-            };
-            *out.histogram.entry(outcome.key().to_string()).or_default() += 1;
-            if let Outcome::Forbidden { class, message } = outcome {
-                out.stats.forbidden += 1;
-                if out.first.is_none() {
-                    out.first = Some((r, start.elapsed(), class, message));
-                }
+            *lock(&shared.state) = None;
+            break;
+        }
+        *lock(&shared.state) = None;
+        let mut failed = None;
+        for slot in &shared.slots {
+            match lock(slot).take().expect("worker reported") {
+                Report::Done | Report::Released => {}
+                Report::Failed(class, m) => failed = Some((class, m)),
             }
         }
-        out.elapsed = start.elapsed();
-        shared.stop.store(true, Ordering::Relaxed);
-        watch::end_run(run_id);
-        out
+        out.stats.rounds = r;
+        if n < 2 || shared.overlapped.load(Ordering::Relaxed) {
+            out.stats.overlapped += 1;
+        }
+        let outcome = match failed {
+            Some((class, m)) => Outcome::Forbidden { class, message: m },
+            None => catch_unwind(AssertUnwindSafe(|| {
+                // Every worker dropped its handle before reporting the round done.
+                state.finish().unwrap_or_else(|| {
+                    panic!("racelab: a stress round's state is still shared after the round")
+                })
+            }))
+            .unwrap_or_else(|p| {
+                let (class, message) =
+                    classify(p.as_ref()).unwrap_or((BugClass::Panic, "panic: released".into()));
+                Outcome::Forbidden { class, message }
+            }),
+        };
+        *out.histogram.entry(outcome.key().to_string()).or_default() += 1;
+        if let Outcome::Forbidden { class, message } = outcome {
+            out.stats.forbidden += 1;
+            if out.first.is_none() {
+                out.first = Some((r, start.elapsed(), class, message));
+            }
+        }
     }
+    out.elapsed = start.elapsed();
+    shared.stop.store(true, Ordering::Relaxed);
+    watch::end_run(run_id);
+    out
 }
 
 /// Runs `scenario` on real threads with default options.
@@ -384,8 +355,7 @@ pub fn run(scenario: &Scenario<Std>, cfg: &StressConfig, opts: &RunOptions) -> E
     if let Some(t) = opts.time_limit {
         cfg.time_budget = cfg.time_budget.min(t);
     }
-    let mut driver = scenario.inner.clone().stress_driver();
-    let raw = driver.run(&cfg);
+    let raw = drive(&scenario.inner.clone().rounds(), &cfg);
     let overlap_pct = if raw.stats.rounds == 0 {
         0.0
     } else {

@@ -19,9 +19,9 @@ pub use self::ticket::TicketLock;
 
 use crate::counter::{Counter, Counters};
 use crate::runtime::{AtomicIntApi, CellApi, Runtime};
+pub(crate) use crate::runtime::{Parker, wait_read};
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 use crate::trace;
-pub(crate) use crate::runtime::{Parker, wait_read};
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
 

@@ -16,3 +16,22 @@ pub use self::litmus::{
 };
 pub use self::once::{AcquireReleaseOnceInit, OnceInit, OnceOrdering, RelaxedOnceInit};
 pub use self::publish::{MessagePassing, Publication, RelaxedPublish, ReleaseAcquirePublish};
+
+/// An ordering variant as the catalogue registers it: its scenarios, and the name of the
+/// orderings it runs them with (the variant trait's `NAME`, so the name is written once).
+pub trait OrderingVariant: crate::scenario::Subject + Default {
+    /// The catalogue name, e.g. `RelaxedPublish`.
+    const NAME: &'static str;
+}
+
+impl<P: Publication> OrderingVariant for MessagePassing<P> {
+    const NAME: &'static str = P::NAME;
+}
+
+impl<O: OnceOrdering> OrderingVariant for OnceInit<O> {
+    const NAME: &'static str = O::NAME;
+}
+
+impl<O: SbOrdering> OrderingVariant for StoreBuffering<O> {
+    const NAME: &'static str = O::NAME;
+}

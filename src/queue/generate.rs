@@ -9,7 +9,7 @@
 //! queue's. SPSC rings are not explored (a generated program would break their contract).
 
 use super::Queue;
-use super::scenarios::{Lab, Log, close, judge, lab, pop, try_push};
+use super::scenarios::{Log, QueueUnderTest, classify, close, pop, setup, try_push};
 use crate::engine::{EngineResult, ShuttleConfig, Verdict, shuttle};
 use crate::runtime::{Runtime, Shuttle};
 use crate::scenario::Scenario;
@@ -79,11 +79,11 @@ pub fn programs(max_threads: usize, max_ops: usize) -> impl Strategy<Value = Pro
 
 /// The scenario that runs `program` on queue `Q` (on runtime `R`).
 pub fn scenario<R: Runtime, Q: Queue<u64>>(program: &Program) -> Scenario<R> {
-    let mut b = Scenario::<R>::builder(program.to_string(), lab::<Q::On<R>>(program.capacity))
+    let mut b = Scenario::<R>::builder(program.to_string(), setup::<Q::On<R>>(program.capacity))
         .observing::<Log>();
     for (t, steps) in program.threads.iter().enumerate() {
         let steps = steps.clone();
-        b = b.thread(move |l: &Lab<Q::On<R>>| {
+        b = b.thread(move |l: &QueueUnderTest<Q::On<R>>| {
             let mut log = Log::new(t);
             let mut k = 0;
             for s in &steps {
@@ -101,7 +101,7 @@ pub fn scenario<R: Runtime, Q: Queue<u64>>(program: &Program) -> Scenario<R> {
             log
         });
     }
-    b.check(|lab, logs| judge::<R, Q::On<R>>(lab, logs, true))
+    b.check(|state, logs| classify::<R, Q::On<R>>(state, logs, true))
 }
 
 /// How hard to look.

@@ -4,11 +4,11 @@
 
 use super::{CapacityError, PopError, PushError, Queue, bounded_capacity};
 use crate::runtime::{AtomicIntApi, Backoff, CellApi, Deadline, DefaultRuntime, Runtime, Signal};
-use std::time::Duration;
 use crate::trace;
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::time::Duration;
 
 /// A load in a retry loop: with `order` on the first attempt; on a retry after waiting for
 /// another thread, [`crate::lock::wait_read`] (a `SeqCst` read under the model checkers, whose
@@ -156,15 +156,17 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Ring<T, R, RA
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = Deadline::<R>::from_timeout(timeout);
         let mut item = Some(item);
-        let done = self.writable.wait_until_watching(&self.head, &deadline, || {
-            match self.put(item.take().expect("a refused push hands its item back")) {
-                Err(PushError::Full(back)) => {
-                    item = Some(back);
-                    None
+        let done = self
+            .writable
+            .wait_until_watching(&self.head, &deadline, || {
+                match self.put(item.take().expect("a refused push hands its item back")) {
+                    Err(PushError::Full(back)) => {
+                        item = Some(back);
+                        None
+                    }
+                    done => Some(done),
                 }
-                done => Some(done),
-            }
-        });
+            });
         match done {
             Some(r) => {
                 if r.is_ok() {
@@ -180,10 +182,12 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Ring<T, R, RA
 
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
         let deadline = Deadline::<R>::from_timeout(timeout);
-        let done = self.readable.wait_until_watching(&self.tail, &deadline, || match self.take() {
-            Err(PopError::Empty) => None,
-            done => Some(done),
-        });
+        let done = self
+            .readable
+            .wait_until_watching(&self.tail, &deadline, || match self.take() {
+                Err(PopError::Empty) => None,
+                done => Some(done),
+            });
         match done {
             Some(r) => {
                 if r.is_ok() {
@@ -203,7 +207,6 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Ring<T, R, RA
         self.writable.notify_all();
         tail & self.mark_bit == 0
     }
-
 
     fn is_closed(&self) -> bool {
         self.tail.load(SeqCst) & self.mark_bit != 0

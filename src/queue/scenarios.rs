@@ -15,22 +15,28 @@ use std::sync::atomic::Ordering::SeqCst;
 
 pub(crate) type Log = ThreadLog<QueueModel>;
 
-/// The state of one execution: the queue and the clock its operations are stamped with.
-pub(crate) struct Lab<Q> {
-    pub(crate) q: Q,
+/// The state of one execution: the queue under test and the clock its operations are stamped
+/// with.
+pub(crate) struct QueueUnderTest<Q> {
+    pub(crate) queue: Q,
     pub(crate) clock: Clock,
 }
 
+// The names `generate.rs` still imports; remove once it imports the ones above and below.
+
 /// Builds `Q` with capacity `cap` if it is bounded, unbounded otherwise.
-pub(crate) fn make<Q: Queue<u64>>(cap: usize) -> Q {
+pub(crate) fn build_queue<Q: Queue<u64>>(cap: usize) -> Q {
     Q::with_capacity(Some(cap))
         .or_else(|_| Q::with_capacity(None))
         .unwrap_or_else(|e| panic!("scenario queue: {e}"))
 }
 
-pub(crate) fn lab<Q: Queue<u64>>(cap: usize) -> impl Fn() -> Lab<Q> + Send + Sync + 'static {
-    move || Lab {
-        q: make::<Q>(cap),
+/// The setup of a queue scenario: a fresh queue under test, of capacity `cap` if bounded.
+pub(crate) fn setup<Q: Queue<u64>>(
+    cap: usize,
+) -> impl Fn() -> QueueUnderTest<Q> + Send + Sync + 'static {
+    move || QueueUnderTest {
+        queue: build_queue::<Q>(cap),
         clock: Clock::new(),
     }
 }
@@ -54,38 +60,43 @@ fn pop_ret(r: &Result<u64, PopError>) -> QueueRet {
 }
 
 /// A push, blocking if the queue blocks natively, recorded. Returns whether it was accepted.
-fn push<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64) -> bool {
-    push_as(lab, log, v, Q::BLOCKING)
+fn push<Q: Queue<u64>>(state: &QueueUnderTest<Q>, log: &mut Log, v: u64) -> bool {
+    push_as(state, log, v, Q::BLOCKING)
 }
 
 /// A push, blocking if `blocking`, recorded. Returns whether it was accepted.
-fn push_as<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64, blocking: bool) -> bool {
+fn push_as<Q: Queue<u64>>(
+    state: &QueueUnderTest<Q>,
+    log: &mut Log,
+    v: u64,
+    blocking: bool,
+) -> bool {
     let op = if blocking {
         QueueOp::Push(v)
     } else {
         QueueOp::TryPush(v)
     };
-    log.record(&lab.clock, op, || {
+    log.record(&state.clock, op, || {
         let r = if blocking {
-            lab.q.push(v)
+            state.queue.push(v)
         } else {
-            lab.q.try_push(v)
+            state.queue.try_push(v)
         };
         (push_ret(&r), r.is_ok())
     })
 }
 
 /// A non-blocking push, recorded.
-pub(crate) fn try_push<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, v: u64) -> bool {
-    log.record(&lab.clock, QueueOp::TryPush(v), || {
-        let r = lab.q.try_push(v);
+pub(crate) fn try_push<Q: Queue<u64>>(state: &QueueUnderTest<Q>, log: &mut Log, v: u64) -> bool {
+    log.record(&state.clock, QueueOp::TryPush(v), || {
+        let r = state.queue.try_push(v);
         (push_ret(&r), r.is_ok())
     })
 }
 
 /// A pop (blocking if `blocking`), recorded.
 pub(crate) fn pop<Q: Queue<u64>>(
-    lab: &Lab<Q>,
+    state: &QueueUnderTest<Q>,
     log: &mut Log,
     blocking: bool,
 ) -> Result<u64, PopError> {
@@ -94,28 +105,32 @@ pub(crate) fn pop<Q: Queue<u64>>(
     } else {
         QueueOp::TryPop
     };
-    log.record(&lab.clock, op, || {
+    log.record(&state.clock, op, || {
         let r = if blocking {
-            lab.q.pop()
+            state.queue.pop()
         } else {
-            lab.q.try_pop()
+            state.queue.try_pop()
         };
         (pop_ret(&r), r)
     })
 }
 
 /// A timed pop (`pop_timeout`), recorded as a blocking pop that may time out.
-fn pop_timed<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, timeout: std::time::Duration) {
-    log.record(&lab.clock, QueueOp::Pop, || {
-        let r = lab.q.pop_timeout(Some(timeout));
+fn pop_timed<Q: Queue<u64>>(
+    state: &QueueUnderTest<Q>,
+    log: &mut Log,
+    timeout: std::time::Duration,
+) {
+    log.record(&state.clock, QueueOp::Pop, || {
+        let r = state.queue.pop_timeout(Some(timeout));
         (pop_ret(&r), ())
     });
 }
 
 /// A close, recorded.
-pub(crate) fn close<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log) {
-    log.record(&lab.clock, QueueOp::Close, || {
-        lab.q.close();
+pub(crate) fn close<Q: Queue<u64>>(state: &QueueUnderTest<Q>, log: &mut Log) {
+    log.record(&state.clock, QueueOp::Close, || {
+        state.queue.close();
         (QueueRet::Done, ())
     });
 }
@@ -133,22 +148,22 @@ pub(crate) fn consistency<R: Runtime>() -> Consistency {
     }
 }
 
-/// Judges one execution: overflow, then item accounting, then linearizability. The first line
+/// Classifies one execution: overflow, then item accounting, then linearizability. The first line
 /// of a forbidden outcome names the bug; the history the checker rejected follows.
-pub(crate) fn judge<R: Runtime, Q: Queue<u64>>(
-    lab: &Lab<Q>,
+pub(crate) fn classify<R: Runtime, Q: Queue<u64>>(
+    state: &QueueUnderTest<Q>,
     logs: &[Log],
     checker: bool,
 ) -> Outcome {
-    let capacity = lab.q.capacity();
-    let len = lab.q.len();
+    let capacity = state.queue.capacity();
+    let len = state.queue.len();
     let mut logs = logs.to_vec();
     // Drain what is left, as one more thread after all the others, so the history accounts for
     // every item. (Not for SPSC rings: only their consumer thread may pop.)
     if !Q::SPSC {
         let mut log = Log::new(logs.len());
         for _ in 0..=len + 2 {
-            if pop(lab, &mut log, false).is_err() {
+            if pop(state, &mut log, false).is_err() {
                 break;
             }
         }
@@ -182,11 +197,11 @@ pub(crate) fn judge<R: Runtime, Q: Queue<u64>>(
             BugClass::Overflow,
         );
     }
-    if let Some((class, detail)) = account(history.operations(), Q::SPSC, len) {
+    if let Some((class, detail)) = account_items(history.operations(), Q::SPSC, len) {
         return explain(detail, class);
     }
     match verdict {
-        Ok(_) => Outcome::ok(summary(history.operations())),
+        Ok(_) => Outcome::ok(consumer_summary(history.operations())),
         Err(v) if v.gave_up => Outcome::ok(format!(
             "linearizability undecided ({}); items accounted for",
             v.summary
@@ -256,7 +271,11 @@ impl Model for WeakQueue {
 }
 
 /// Item accounting over a history whose last thread (unless `spsc`) is the drain.
-fn account(ops: &[Operation<QueueModel>], spsc: bool, len: usize) -> Option<(BugClass, String)> {
+fn account_items(
+    ops: &[Operation<QueueModel>],
+    spsc: bool,
+    len: usize,
+) -> Option<(BugClass, String)> {
     let drain = if spsc {
         None
     } else {
@@ -339,7 +358,7 @@ fn account(ops: &[Operation<QueueModel>], spsc: bool, len: usize) -> Option<(Bug
 }
 
 /// The histogram key of an acceptable execution: what each consumer got.
-fn summary(ops: &[Operation<QueueModel>]) -> String {
+fn consumer_summary(ops: &[Operation<QueueModel>]) -> String {
     let mut by_thread: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for o in ops {
         if let (QueueOp::Pop | QueueOp::TryPop, Some(r)) = (&o.op, &o.ret) {
@@ -415,11 +434,7 @@ impl<Q: Queue<u64>> Subject for Queues<Q> {
         if !Q::MODEL_CHECKABLE && R::CAPS.checked {
             all = all
                 .into_iter()
-                .map(|s| {
-                    s.skip(
-                        "crossbeam's atomics are std's, invisible to loom and shuttle (the stress engine checks it)",
-                    )
-                })
+                .map(|s| s.skip(crate::catalogue::MODEL_STD_ATOMICS))
                 .collect();
         }
         all
@@ -427,9 +442,9 @@ impl<Q: Queue<u64>> Subject for Queues<Q> {
 }
 
 /// The consumer side of a scenario: `n` takes, blocking or bounded.
-fn take<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, n: usize) {
+fn consume<Q: Queue<u64>>(state: &QueueUnderTest<Q>, log: &mut Log, n: usize) {
     for _ in 0..n {
-        match pop(lab, log, Q::BLOCKING) {
+        match pop(state, log, Q::BLOCKING) {
             Ok(_) | Err(PopError::Empty) => {}
             Err(_) => break,
         }
@@ -437,68 +452,69 @@ fn take<Q: Queue<u64>>(lab: &Lab<Q>, log: &mut Log, n: usize) {
 }
 
 fn mpmc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
-    let judge = move |lab: &Lab<Q>, logs: &[Log]| judge::<R, Q>(lab, logs, checker);
-    let two_one = Scenario::<R>::builder("2 producers, 1 consumer", lab::<Q>(2))
+    let classify =
+        move |state: &QueueUnderTest<Q>, logs: &[Log]| classify::<R, Q>(state, logs, checker);
+    let two_one = Scenario::<R>::builder("2 producers, 1 consumer", setup::<Q>(2))
         .observing::<Log>()
-        .thread(|l| {
+        .thread(|s| {
             let mut log = Log::new(0);
-            push(l, &mut log, 1);
+            push(s, &mut log, 1);
             log
         })
-        .thread(|l| {
+        .thread(|s| {
             let mut log = Log::new(1);
-            push(l, &mut log, 2);
+            push(s, &mut log, 2);
             log
         })
-        .thread(|l| {
+        .thread(|s| {
             let mut log = Log::new(2);
-            take(l, &mut log, 2);
+            consume(s, &mut log, 2);
             log
         })
-        .check(judge);
-    let one_two = Scenario::<R>::builder("1 producer × 2, 2 consumers, capacity 1", lab::<Q>(1))
+        .check(classify);
+    let one_two = Scenario::<R>::builder("1 producer × 2, 2 consumers, capacity 1", setup::<Q>(1))
         .observing::<Log>()
-        .thread(|l| {
+        .thread(|s| {
             let mut log = Log::new(0);
-            push(l, &mut log, 1);
-            push(l, &mut log, 2);
+            push(s, &mut log, 1);
+            push(s, &mut log, 2);
             log
         })
-        .threads(2, |l| {
+        .threads(2, |s| {
             let mut log = Log::new(R::thread_index().unwrap_or(1));
-            take(l, &mut log, 1);
+            consume(s, &mut log, 1);
             log
         })
-        .check(judge);
-    let close = Scenario::<R>::builder("close while pushing", lab::<Q>(2))
+        .check(classify);
+    let close = Scenario::<R>::builder("close while pushing", setup::<Q>(2))
         .observing::<Log>()
-        .thread(|l| {
+        .thread(|s| {
             let mut log = Log::new(0);
-            push(l, &mut log, 1);
-            push(l, &mut log, 2);
+            push(s, &mut log, 1);
+            push(s, &mut log, 2);
             log
         })
-        .thread(|l| {
+        .thread(|s| {
             let mut log = Log::new(1);
-            close(l, &mut log);
+            close(s, &mut log);
             log
         })
-        .thread(|l| {
+        .thread(|s| {
             let mut log = Log::new(2);
             // Until closed and drained (blocking), or three looks (non-blocking).
-            take(l, &mut log, 3);
+            consume(s, &mut log, 3);
             log
         })
-        .check(judge);
-    let overfill = Scenario::<R>::builder("2 producers, capacity 1", lab::<Q>(1))
+        .check(classify);
+    let overfill = Scenario::<R>::builder("2 producers, capacity 1", setup::<Q>(1))
         .observing::<Log>()
-        .threads(2, |l| {
+        .threads(2, |s| {
             let i = R::thread_index().unwrap_or(0);
             let mut log = Log::new(i);
-            try_push(l, &mut log, i as u64 + 1);
+            try_push(s, &mut log, i as u64 + 1);
             log
         })
-        .check(judge);
+        .check(classify);
     // Two threads can wait on a third mid-operation here (a producer for the consumer freeing
     // the one place, the other consumer for it too): loom's unfair scheduler lets two such
     // spinners yield to each other until its branch budget is gone. Lock-free rings run it under
@@ -522,24 +538,28 @@ fn mpmc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
 /// queue's pop go to sleep and must be woken by the other side, a close must wake a sleeping
 /// pop, and a timed pop must lose nothing to its timer.
 fn parking<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
-    let judge = move |lab: &Lab<Q>, logs: &[Log]| judge::<R, Q>(lab, logs, checker);
-    let both = Scenario::<R>::builder("blocking push meets blocking pop, capacity 1", lab::<Q>(1))
-        .observing::<Log>()
-        .thread(|l| {
-            let mut log = Log::new(0);
-            push_as(l, &mut log, 1, true);
-            push_as(l, &mut log, 2, true);
-            log
-        })
-        .thread(|l| {
-            let mut log = Log::new(1);
-            for _ in 0..2 {
-                let _ = pop(l, &mut log, true);
-            }
-            log
-        })
-        .check(judge);
-    let close = Scenario::<R>::builder("close wakes a blocked pop", lab::<Q>(1))
+    let classify =
+        move |state: &QueueUnderTest<Q>, logs: &[Log]| classify::<R, Q>(state, logs, checker);
+    let both = Scenario::<R>::builder(
+        "blocking push meets blocking pop, capacity 1",
+        setup::<Q>(1),
+    )
+    .observing::<Log>()
+    .thread(|l| {
+        let mut log = Log::new(0);
+        push_as(l, &mut log, 1, true);
+        push_as(l, &mut log, 2, true);
+        log
+    })
+    .thread(|l| {
+        let mut log = Log::new(1);
+        for _ in 0..2 {
+            let _ = pop(l, &mut log, true);
+        }
+        log
+    })
+    .check(classify);
+    let close = Scenario::<R>::builder("close wakes a blocked pop", setup::<Q>(1))
         .observing::<Log>()
         .thread(|l| {
             let mut log = Log::new(0);
@@ -555,7 +575,7 @@ fn parking<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
             close(l, &mut log);
             log
         })
-        .check(judge);
+        .check(classify);
     vec![both, close, timed_pop::<R, Q>(checker)]
 }
 
@@ -566,68 +586,70 @@ const TIMED_POP: &str = "timed pop meets a push";
 /// push's notification) or not at all; on real threads the timeout is 50 µs. Whatever the
 /// timer did, the item is popped or still in the queue.
 fn timed_pop<R: Runtime, Q: Queue<u64>>(checker: bool) -> Scenario<R> {
-    let judge = move |lab: &Lab<Q>, logs: &[Log]| judge::<R, Q>(lab, logs, checker);
-    Scenario::<R>::builder(TIMED_POP, lab::<Q>(1))
+    let classify =
+        move |state: &QueueUnderTest<Q>, logs: &[Log]| classify::<R, Q>(state, logs, checker);
+    Scenario::<R>::builder(TIMED_POP, setup::<Q>(1))
         .observing::<Log>()
-        .thread(|l| {
+        .thread(|s| {
             let mut log = Log::new(0);
-            pop_timed(l, &mut log, std::time::Duration::from_micros(50));
+            pop_timed(s, &mut log, std::time::Duration::from_micros(50));
             log
         })
-        .thread(|l| {
+        .thread(|s| {
             let mut log = Log::new(1);
-            push(l, &mut log, 1);
+            push(s, &mut log, 1);
             log
         })
-        .check(judge)
+        .check(classify)
 }
 
 fn spsc<R: Runtime, Q: Queue<u64>>(checker: bool) -> Vec<Scenario<R>> {
-    let judge = move |lab: &Lab<Q>, logs: &[Log]| judge::<R, Q>(lab, logs, checker);
-    let run = |name: &str, cap: usize, items: u64| {
-        Scenario::<R>::builder(name, lab::<Q>(cap))
+    let classify =
+        move |state: &QueueUnderTest<Q>, logs: &[Log]| classify::<R, Q>(state, logs, checker);
+    let ring_scenario = |name: &str, cap: usize, items: u64| {
+        Scenario::<R>::builder(name, setup::<Q>(cap))
             .observing::<Log>()
-            .thread(move |l| {
+            .thread(move |s| {
                 let mut log = Log::new(0);
                 for v in 1..=items {
-                    try_push(l, &mut log, v);
+                    try_push(s, &mut log, v);
                 }
-                close(l, &mut log);
+                close(s, &mut log);
                 log
             })
-            .thread(move |l| {
+            .thread(move |s| {
                 let mut log = Log::new(1);
                 for _ in 0..items {
-                    if let Err(PopError::Closed) = pop(l, &mut log, false) {
+                    if let Err(PopError::Closed) = pop(s, &mut log, false) {
                         break;
                     }
                 }
                 log
             })
-            .check(judge)
+            .check(classify)
     };
     let mut all = vec![
-        run("1 producer × 3, 1 consumer, capacity 2", 2, 3),
-        run("1 producer × 2, 1 consumer, capacity 1", 1, 2),
+        ring_scenario("1 producer × 3, 1 consumer, capacity 2", 2, 3),
+        ring_scenario("1 producer × 2, 1 consumer, capacity 1", 1, 2),
     ];
     if Q::PARKS {
         // Both sides asleep in turn: the second push waits for room, the pops for items and,
         // last, for the close.
-        let blocking = Scenario::<R>::builder("blocking push and pop, capacity 1", lab::<Q>(1))
+        let blocking = Scenario::<R>::builder("blocking push and pop, capacity 1", setup::<Q>(1))
             .observing::<Log>()
-            .thread(|l| {
+            .thread(|s| {
                 let mut log = Log::new(0);
-                push_as(l, &mut log, 1, true);
-                push_as(l, &mut log, 2, true);
-                close(l, &mut log);
+                push_as(s, &mut log, 1, true);
+                push_as(s, &mut log, 2, true);
+                close(s, &mut log);
                 log
             })
-            .thread(|l| {
+            .thread(|s| {
                 let mut log = Log::new(1);
-                while pop(l, &mut log, true).is_ok() {}
+                while pop(s, &mut log, true).is_ok() {}
                 log
             })
-            .check(judge);
+            .check(classify);
         all.extend([blocking, timed_pop::<R, Q>(checker)]);
     }
     all
@@ -666,7 +688,7 @@ impl<Q: TaskQueue<u64>> Subject for TaskQueues<Q> {
 
 fn join_scenario<R: Runtime, Q: TaskQueue<u64>>() -> Scenario<R> {
     Scenario::<R>::builder("join waits for the work", || Pipeline::<_, R> {
-        q: make::<Q::TaskOn<R>>(2),
+        q: build_queue::<Q::TaskOn<R>>(2),
         processed: R::AtomicUsize::new(0),
     })
     .observing::<Option<usize>>()

@@ -5,11 +5,11 @@ use super::{CapacityError, PopError, PushError, Queue, bounded_capacity};
 use crate::runtime::{
     AtomicBoolApi, AtomicIntApi, CellApi, Deadline, DefaultRuntime, Runtime, Signal,
 };
-use std::time::Duration;
 use crate::trace;
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::Duration;
 
 /// One side's private state: which thread it is, and its cached copy of the other side's index.
 struct Side<R: Runtime> {

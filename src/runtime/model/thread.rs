@@ -98,8 +98,14 @@ where
                         if B::YIELD_RUNS_OTHERS {
                             checker(B::raw_yield);
                         }
-                        if let Some(tm) =
-                            with(|c| if c.stopping { None } else { c.fire_idle_timer() }).flatten()
+                        if let Some(tm) = with(|c| {
+                            if c.stopping {
+                                None
+                            } else {
+                                c.fire_idle_timer()
+                            }
+                        })
+                        .flatten()
                         {
                             checker(|| (tm.notify)(tm.condvar));
                         }
