@@ -15,6 +15,7 @@ mod bounded;
 mod closable;
 pub mod generate;
 mod handoff;
+mod parking;
 mod reference;
 mod ring;
 mod scenarios;

@@ -2,6 +2,7 @@
 //! and array channel use), with close folded into the tail index; and the same ring with its
 //! slot claim done by load-then-store, the bug crossbeam once fixed.
 
+use super::parking::{self, Parks, Waiting};
 use super::{CapacityError, PopError, PushError, Queue, bounded_capacity};
 use crate::runtime::{AtomicIntApi, Backoff, CellApi, Deadline, DefaultRuntime, Runtime, Signal};
 use crate::trace;
@@ -138,65 +139,19 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Ring<T, R, RA
     }
 
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        let r = self.put(item);
-        if r.is_ok() {
-            self.readable.notify_one_after_rmw();
-        }
-        r
+        parking::try_push(self, item)
     }
 
     fn try_pop(&self) -> Result<T, PopError> {
-        let r = self.take();
-        if r.is_ok() {
-            self.writable.notify_one_after_rmw();
-        }
-        r
+        parking::try_pop(self)
     }
 
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
-        let deadline = Deadline::<R>::from_timeout(timeout);
-        let mut item = Some(item);
-        let done = self
-            .writable
-            .wait_until_watching(&self.head, &deadline, || {
-                match self.put(item.take().expect("a refused push hands its item back")) {
-                    Err(PushError::Full(back)) => {
-                        item = Some(back);
-                        None
-                    }
-                    done => Some(done),
-                }
-            });
-        match done {
-            Some(r) => {
-                if r.is_ok() {
-                    self.readable.notify_one_after_rmw();
-                }
-                r
-            }
-            None => Err(PushError::Timeout(
-                item.expect("a timed-out push keeps its item"),
-            )),
-        }
+        parking::push_timeout(self, item, timeout)
     }
 
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let deadline = Deadline::<R>::from_timeout(timeout);
-        let done = self
-            .readable
-            .wait_until_watching(&self.tail, &deadline, || match self.take() {
-                Err(PopError::Empty) => None,
-                done => Some(done),
-            });
-        match done {
-            Some(r) => {
-                if r.is_ok() {
-                    self.writable.notify_one_after_rmw();
-                }
-                r
-            }
-            None => Err(PopError::Timeout),
-        }
+        parking::pop_timeout(self, timeout)
     }
 
     fn close(&self) -> bool {
@@ -229,7 +184,26 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Ring<T, R, RA
 }
 
 impl<T: Send + 'static, R: Runtime, const RACY: bool> Ring<T, R, RACY> {
-    /// `try_push` without waking anyone: the lock-free algorithm alone.
+    /// Items between `head` and `tail` (crossbeam's formula: same index means empty or full,
+    /// told apart by the lap).
+    fn count(&self, head: usize, tail: usize) -> usize {
+        let hix = head & (self.mark_bit - 1);
+        let tix = tail & (self.mark_bit - 1);
+        if hix < tix {
+            tix - hix
+        } else if hix > tix {
+            self.cap - hix + tix
+        } else if (tail & !self.mark_bit) == head {
+            0
+        } else {
+            self.cap
+        }
+    }
+}
+
+impl<T: Send + 'static, R: Runtime, const RACY: bool> Parks<T> for Ring<T, R, RACY> {
+    type Rt = R;
+
     fn put(&self, item: T) -> Result<(), PushError<T>> {
         let mut wait = Backoff::<R>::new(None);
         let mut tail = self.tail.load(Relaxed);
@@ -278,7 +252,6 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Ring<T, R, RACY> {
         }
     }
 
-    /// `try_pop` without waking anyone: the lock-free algorithm alone.
     fn take(&self) -> Result<T, PopError> {
         let mut wait = Backoff::<R>::new(None);
         let mut head = self.head.load(Relaxed);
@@ -327,19 +300,27 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Ring<T, R, RACY> {
         }
     }
 
-    /// Items between `head` and `tail` (crossbeam's formula: same index means empty or full,
-    /// told apart by the lap).
-    fn count(&self, head: usize, tail: usize) -> usize {
-        let hix = head & (self.mark_bit - 1);
-        let tix = tail & (self.mark_bit - 1);
-        if hix < tix {
-            tix - hix
-        } else if hix > tix {
-            self.cap - hix + tix
-        } else if (tail & !self.mark_bit) == head {
-            0
-        } else {
-            self.cap
+    fn sleep<X>(
+        &self,
+        side: Waiting,
+        deadline: &Deadline<R>,
+        ready: impl FnMut() -> Option<X>,
+    ) -> Option<X> {
+        // A sleeper watches the word whose CAS makes its progress, so a wakeup needs no fence.
+        match side {
+            Waiting::Items => self
+                .readable
+                .wait_until_watching(&self.tail, deadline, ready),
+            Waiting::Room => self
+                .writable
+                .wait_until_watching(&self.head, deadline, ready),
+        }
+    }
+
+    fn wake(&self, side: Waiting) {
+        match side {
+            Waiting::Items => self.readable.notify_one_after_rmw(),
+            Waiting::Room => self.writable.notify_one_after_rmw(),
         }
     }
 }

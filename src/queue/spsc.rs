@@ -1,6 +1,7 @@
 //! A single-producer single-consumer ring (Lamport's, with cached indices), and the same ring
 //! with its tail published `Relaxed`.
 
+use super::parking::{self, Parks, Waiting};
 use super::{CapacityError, PopError, PushError, Queue, bounded_capacity};
 use crate::runtime::{
     AtomicBoolApi, AtomicIntApi, CellApi, Deadline, DefaultRuntime, Runtime, Signal,
@@ -74,74 +75,6 @@ unsafe impl<T: Send + 'static, R: Runtime, const RACY: bool> Sync for Spsc<T, R,
 unsafe impl<T: Send + 'static, R: Runtime, const RACY: bool> Send for Spsc<T, R, RACY> {}
 
 impl<T: Send + 'static, R: Runtime, const RACY: bool> Spsc<T, R, RACY> {
-    /// `try_push` without waking anyone: the ring's algorithm alone.
-    fn put(&self, item: T) -> Result<(), PushError<T>> {
-        Self::take_side(&self.producer, "push");
-        // Only the producer writes `closed` and `tail`: its own values, read Relaxed.
-        if self.closed.load(Relaxed) {
-            return Err(PushError::Closed(item));
-        }
-        let tail = self.tail.load(Relaxed);
-        // SAFETY: `cached` of the producer side is touched only by the producer thread.
-        let mut head = self.producer.cached.with(|p| unsafe { *p });
-        if self.distance(head, tail) == self.cap {
-            // Looks full: refresh. `Acquire` pairs with the consumer's `Release` on `head`, so
-            // the slot it freed is really done with.
-            head = self.head.load(Acquire);
-            // SAFETY: as above, the producer's own cell.
-            self.producer.cached.with_mut(|p| unsafe { *p = head });
-            if self.distance(head, tail) == self.cap {
-                trace::event(|| "push: full".into());
-                return Err(PushError::Full(item));
-            }
-        }
-        // SAFETY: the slot at `tail` is outside head..tail, so the consumer does not read it
-        // until the store to `tail` below publishes it.
-        self.slot(tail).with_mut(|p| unsafe { (*p).write(item) });
-        trace::event(|| format!("push: write slot {}", tail % self.cap));
-        let publish = if RACY { Relaxed } else { Release };
-        self.tail.store(self.next(tail), publish);
-        trace::event(|| {
-            format!(
-                "push: store tail {} ({})",
-                self.next(tail),
-                if RACY { "Relaxed" } else { "Release" }
-            )
-        });
-        Ok(())
-    }
-
-    /// `try_pop` without waking anyone: the ring's algorithm alone.
-    fn take(&self) -> Result<T, PopError> {
-        Self::take_side(&self.consumer, "pop");
-        let head = self.head.load(Relaxed);
-        // SAFETY: `cached` of the consumer side is touched only by the consumer thread.
-        let mut tail = self.consumer.cached.with(|p| unsafe { *p });
-        if tail == head {
-            tail = self.tail.load(Acquire);
-            trace::event(|| format!("pop: load tail → {tail}"));
-            if tail == head {
-                if !self.closed.load(Acquire) {
-                    return Err(PopError::Empty);
-                }
-                // Closed: the producer's pushes happened before its close, so this load sees
-                // all of them.
-                tail = self.tail.load(Acquire);
-                if tail == head {
-                    return Err(PopError::Closed);
-                }
-            }
-            // SAFETY: the consumer's own cell.
-            self.consumer.cached.with_mut(|p| unsafe { *p = tail });
-        }
-        // SAFETY: `head` is in head..tail: written by the producer before it published `tail`,
-        // and this thread is its only reader; the slot is freed by the store to `head` below.
-        let item = self.slot(head).with(|p| unsafe { (*p).assume_init_read() });
-        trace::event(|| format!("pop: read slot {}", head % self.cap));
-        self.head.store(self.next(head), Release);
-        Ok(item)
-    }
-
     /// The position after `pos`.
     fn next(&self, pos: usize) -> usize {
         if pos + 1 == 2 * self.cap { 0 } else { pos + 1 }
@@ -208,61 +141,19 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Spsc<T, R, RA
     }
 
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        let r = self.put(item);
-        if r.is_ok() {
-            self.readable.notify_one();
-        }
-        r
+        parking::try_push(self, item)
     }
 
     fn try_pop(&self) -> Result<T, PopError> {
-        let r = self.take();
-        if r.is_ok() {
-            self.writable.notify_one();
-        }
-        r
+        parking::try_pop(self)
     }
 
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
-        let deadline = Deadline::<R>::from_timeout(timeout);
-        let mut item = Some(item);
-        let done = self.writable.wait_until(&deadline, || {
-            match self.put(item.take().expect("a refused push hands its item back")) {
-                Err(PushError::Full(back)) => {
-                    item = Some(back);
-                    None
-                }
-                done => Some(done),
-            }
-        });
-        match done {
-            Some(r) => {
-                if r.is_ok() {
-                    self.readable.notify_one();
-                }
-                r
-            }
-            None => Err(PushError::Timeout(
-                item.expect("a timed-out push keeps its item"),
-            )),
-        }
+        parking::push_timeout(self, item, timeout)
     }
 
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
-        let deadline = Deadline::<R>::from_timeout(timeout);
-        let done = self.readable.wait_until(&deadline, || match self.take() {
-            Err(PopError::Empty) => None,
-            done => Some(done),
-        });
-        match done {
-            Some(r) => {
-                if r.is_ok() {
-                    self.writable.notify_one();
-                }
-                r
-            }
-            None => Err(PopError::Timeout),
-        }
+        parking::pop_timeout(self, timeout)
     }
 
     fn close(&self) -> bool {
@@ -286,6 +177,96 @@ impl<T: Send + 'static, R: Runtime, const RACY: bool> Queue<T> for Spsc<T, R, RA
 
     fn capacity(&self) -> Option<usize> {
         Some(self.cap)
+    }
+}
+
+impl<T: Send + 'static, R: Runtime, const RACY: bool> Parks<T> for Spsc<T, R, RACY> {
+    type Rt = R;
+
+    fn put(&self, item: T) -> Result<(), PushError<T>> {
+        Self::take_side(&self.producer, "push");
+        // Only the producer writes `closed` and `tail`: its own values, read Relaxed.
+        if self.closed.load(Relaxed) {
+            return Err(PushError::Closed(item));
+        }
+        let tail = self.tail.load(Relaxed);
+        // SAFETY: `cached` of the producer side is touched only by the producer thread.
+        let mut head = self.producer.cached.with(|p| unsafe { *p });
+        if self.distance(head, tail) == self.cap {
+            // Looks full: refresh. `Acquire` pairs with the consumer's `Release` on `head`, so
+            // the slot it freed is really done with.
+            head = self.head.load(Acquire);
+            // SAFETY: as above, the producer's own cell.
+            self.producer.cached.with_mut(|p| unsafe { *p = head });
+            if self.distance(head, tail) == self.cap {
+                trace::event(|| "push: full".into());
+                return Err(PushError::Full(item));
+            }
+        }
+        // SAFETY: the slot at `tail` is outside head..tail, so the consumer does not read it
+        // until the store to `tail` below publishes it.
+        self.slot(tail).with_mut(|p| unsafe { (*p).write(item) });
+        trace::event(|| format!("push: write slot {}", tail % self.cap));
+        let publish = if RACY { Relaxed } else { Release };
+        self.tail.store(self.next(tail), publish);
+        trace::event(|| {
+            format!(
+                "push: store tail {} ({})",
+                self.next(tail),
+                if RACY { "Relaxed" } else { "Release" }
+            )
+        });
+        Ok(())
+    }
+
+    fn take(&self) -> Result<T, PopError> {
+        Self::take_side(&self.consumer, "pop");
+        let head = self.head.load(Relaxed);
+        // SAFETY: `cached` of the consumer side is touched only by the consumer thread.
+        let mut tail = self.consumer.cached.with(|p| unsafe { *p });
+        if tail == head {
+            tail = self.tail.load(Acquire);
+            trace::event(|| format!("pop: load tail → {tail}"));
+            if tail == head {
+                if !self.closed.load(Acquire) {
+                    return Err(PopError::Empty);
+                }
+                // Closed: the producer's pushes happened before its close, so this load sees
+                // all of them.
+                tail = self.tail.load(Acquire);
+                if tail == head {
+                    return Err(PopError::Closed);
+                }
+            }
+            // SAFETY: the consumer's own cell.
+            self.consumer.cached.with_mut(|p| unsafe { *p = tail });
+        }
+        // SAFETY: `head` is in head..tail: written by the producer before it published `tail`,
+        // and this thread is its only reader; the slot is freed by the store to `head` below.
+        let item = self.slot(head).with(|p| unsafe { (*p).assume_init_read() });
+        trace::event(|| format!("pop: read slot {}", head % self.cap));
+        self.head.store(self.next(head), Release);
+        Ok(item)
+    }
+
+    fn sleep<X>(
+        &self,
+        side: Waiting,
+        deadline: &Deadline<R>,
+        ready: impl FnMut() -> Option<X>,
+    ) -> Option<X> {
+        // Progress is a plain `Release` store here, so the signals' fences do the ordering.
+        match side {
+            Waiting::Items => self.readable.wait_until(deadline, ready),
+            Waiting::Room => self.writable.wait_until(deadline, ready),
+        }
+    }
+
+    fn wake(&self, side: Waiting) {
+        match side {
+            Waiting::Items => self.readable.notify_one(),
+            Waiting::Room => self.writable.notify_one(),
+        }
     }
 }
 
