@@ -217,9 +217,8 @@ impl<R: Runtime> Signal<R> {
     /// true.
     #[inline]
     pub fn notify_one(&self) {
-        if self.has_sleepers() {
-            let _g = self.mutex.lock();
-            self.cv.notify_one();
+        if self.has_sleepers(true) {
+            self.wake(false);
         }
     }
 
@@ -228,26 +227,39 @@ impl<R: Runtime> Signal<R> {
     /// nobody writes while nobody sleeps.
     #[inline]
     pub fn notify_one_after_rmw(&self) {
-        if self.sleepers.load(Relaxed) != 0 {
-            let _g = self.mutex.lock();
-            self.cv.notify_one();
+        if self.has_sleepers(false) {
+            self.wake(false);
         }
     }
 
     /// Wakes every sleeper, if any (a close: everyone must look again).
     #[inline]
     pub fn notify_all(&self) {
-        if self.has_sleepers() {
-            let _g = self.mutex.lock();
-            self.cv.notify_all();
+        if self.has_sleepers(true) {
+            self.wake(true);
         }
     }
 
-    /// The notifier's side of the handshake: a `SeqCst` fence, then the sleeper count.
+    /// The notifier's side of the handshake: a `SeqCst` fence (unless the caller's
+    /// read-modify-write on the watched word orders it), then the sleeper count.
     #[inline]
-    fn has_sleepers(&self) -> bool {
-        R::fence(SeqCst);
+    fn has_sleepers(&self, fence: bool) -> bool {
+        if fence {
+            R::fence(SeqCst);
+        }
         self.sleepers.load(Relaxed) != 0
+    }
+
+    /// The slow path: under the mutex, so a sleeper between its re-check and its wait is not
+    /// missed.
+    #[cold]
+    fn wake(&self, all: bool) {
+        let _g = self.mutex.lock();
+        if all {
+            self.cv.notify_all();
+        } else {
+            self.cv.notify_one();
+        }
     }
 }
 
