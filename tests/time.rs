@@ -119,13 +119,62 @@ impl Subject for LeftBehind {
     }
 }
 
-/// Under loom. The shuttle engines still have a window, named in docs/engines.md: the waiter is
-/// preempted inside the checker's condvar wait while it still holds its mutex, the other thread
-/// exits and fires the timer before the waiter is queued, and the run ends as a deadlock. The
-/// fix (the firing thread takes the waiter's mutex before it notifies) is the next step.
+/// On every engine. Both checkers have a scheduling point inside a condvar wait, after the
+/// waiter is registered as waiting but before it is queued on the checker's condvar; the other
+/// thread may exit there and fire the timer. The firing thread takes the waiter's mutex before
+/// it notifies, so the notification is not lost.
 #[test]
 fn a_timed_wait_times_out_when_the_last_other_thread_exits() {
-    let results = Check::new().engines([EngineKind::Loom]).run(&LeftBehind);
+    let results = Check::new().engines(MODEL_ENGINES).run(&LeftBehind);
+    assert_eq!(results.len(), MODEL_ENGINES.len());
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Passed, "{}: {}", r.engine, r.summary());
+        assert_eq!(r.histogram.keys().collect::<Vec<_>>(), ["timed out"]);
+    }
+}
+
+/// A timed waiter and an untimed one share a mutex and a condvar. When the untimed one goes to
+/// sleep, nothing can run but the timer; it fires from inside that thread's own wait, which
+/// holds the mutex in the checker (so the firing thread must not lock it again). The timed
+/// waiter wakes, sets the flag and releases the other.
+struct TwoWaiters;
+
+impl Subject for TwoWaiters {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
+        vec![
+            Scenario::<R>::builder(
+                "a timed waiter times out and releases an untimed one",
+                || Flag::<R> {
+                    set: R::Mutex::new(false),
+                    cv: R::Condvar::new(),
+                },
+            )
+            .observing::<&'static str>()
+            .thread(|f| {
+                let deadline = Deadline::<R>::after(Duration::from_millis(1));
+                let (mut g, timed_out) = wait_while(&f.cv, f.set.lock(), &deadline, |set| !*set);
+                *g = true;
+                drop(g);
+                f.cv.notify_all();
+                if timed_out { "timed out" } else { "woken" }
+            })
+            .thread(|f| {
+                let never = Deadline::<R>::never();
+                let (_g, _) = wait_while(&f.cv, f.set.lock(), &never, |set| !*set);
+                "released"
+            })
+            .check(|_, seen| match seen {
+                ["timed out", "released"] => Outcome::ok("timed out, released"),
+                _ => Outcome::forbidden(BugClass::Panic, format!("{seen:?}")),
+            }),
+        ]
+    }
+}
+
+#[test]
+fn a_timer_fired_from_inside_another_wait_on_the_same_mutex_wakes_its_waiter() {
+    let results = Check::new().engines(MODEL_ENGINES).run(&TwoWaiters);
+    assert_eq!(results.len(), MODEL_ENGINES.len());
     for r in &results {
         assert_eq!(r.verdict, Verdict::Passed, "{}: {}", r.engine, r.summary());
     }

@@ -144,7 +144,6 @@ impl Checker for Loom {
     const MAX_THREADS: Option<usize> = Some(loom::MAX_THREADS);
     const EXHAUSTIVE: bool = true;
     const WEAK_MEMORY: bool = true;
-    const YIELD_RUNS_OTHERS: bool = true;
     type RawMutex<T: Send + 'static> = Mutex<T>;
     type RawRwLock<T: Send + Sync + 'static> = RwLock<T>;
     type RawCondvar = Condvar;

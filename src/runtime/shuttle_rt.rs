@@ -67,7 +67,6 @@ impl Checker for Shuttle {
     const MAX_THREADS: Option<usize> = None;
     const EXHAUSTIVE: bool = false;
     const WEAK_MEMORY: bool = false;
-    const YIELD_RUNS_OTHERS: bool = false;
     type RawMutex<T: Send + 'static> = Mutex<T>;
     type RawRwLock<T: Send + Sync + 'static> = RwLock<T>;
     type RawCondvar = Condvar;

@@ -61,10 +61,10 @@ impl<B: Checker> ModelCondvar<B> {
         at: Loc,
         timed: bool,
     ) -> (ModelGuard<RawGuard<'a, B, T>, B>, bool) {
-        let (raw, lock) = g.take();
+        let (raw, lock, mutex) = g.take();
         if !active() {
             return (
-                ModelGuard::new(B::cv_wait(&self.inner, raw), lock, false),
+                ModelGuard::new(B::cv_wait(&self.inner, raw), lock, mutex, false),
                 false,
             );
         }
@@ -74,8 +74,10 @@ impl<B: Checker> ModelCondvar<B> {
             let cv = self.id;
             let timer = timed.then(|| Timer {
                 condvar: std::ptr::from_ref(&self.inner) as usize,
-                notify: notify_at::<B>,
+                mutex,
+                notify: notify_at::<B, T>,
                 fired: false,
+                lock_first: false,
             });
             with(|c| {
                 if let Some(o) = c.obj(lock) {
@@ -102,7 +104,7 @@ impl<B: Checker> ModelCondvar<B> {
                     let at = c.resume(t, cv, lock, at, false);
                     c.push(t, timed_out_event(cv, true), at);
                 });
-                return (ModelGuard::new(raw, lock, false), true);
+                return (ModelGuard::new(raw, lock, mutex, false), true);
             }
             let raw = checker(|| B::cv_wait(&self.inner, raw));
             let timed_out = with(|c| {
@@ -126,7 +128,7 @@ impl<B: Checker> ModelCondvar<B> {
                 timed_out
             })
             .unwrap_or(false);
-            (ModelGuard::new(raw, lock, false), timed_out)
+            (ModelGuard::new(raw, lock, mutex, false), timed_out)
         })
     }
 
@@ -198,14 +200,25 @@ impl Ctx {
     }
 }
 
-/// `notify_all` on the checker condvar at `addr`, for a timer that fires from another thread.
-fn notify_at<B: Checker>(addr: usize) {
-    // SAFETY: `addr` is the address of the `B::RawCondvar` inside a `ModelCondvar` that a
-    // thread is blocked on in `wait_inner`, which borrows it for the whole wait; the registry
-    // hands the address out only while that thread is registered as waiting (its timer is
-    // cleared before the wait returns). The model checkers run one model thread at a time and
-    // switch only inside checker operations, and none runs between reading the timer from the
-    // registry and this call, so the waiter is still blocked and the condvar alive.
-    let cv = unsafe { &*(addr as *const B::RawCondvar) };
-    B::cv_notify_all(cv)
+/// `notify_all` on the checker condvar at `cv`, for a timer that fires from another thread;
+/// with `mutex`, holding the checker mutex at that address while it notifies.
+fn notify_at<B: Checker, T: Send + 'static>(cv: usize, mutex: Option<usize>) {
+    // SAFETY: `cv` is the address of the `B::RawCondvar` inside a `ModelCondvar` that a thread
+    // is blocked on in `wait_inner`, and `mutex` the address of the `B::RawMutex<T>` inside the
+    // `ModelMutex` whose guard it waits with; `wait_inner` borrows both for the whole wait. The
+    // registry hands the addresses out only while that thread is registered as waiting (its
+    // timer is cleared before the wait returns, and the guard's mutex is typed by the same `T`).
+    // The model checkers run one model thread at a time and switch only inside checker
+    // operations, and none runs between reading the timer from the registry and this call, so
+    // the waiter is still blocked and both objects alive. Locking the mutex may switch to the
+    // waiter, which then releases it only to sleep in the condvar: it stays borrowed.
+    let (cv, mutex) = unsafe {
+        (
+            &*(cv as *const B::RawCondvar),
+            mutex.map(|m| &*(m as *const B::RawMutex<T>)),
+        )
+    };
+    let guard = mutex.map(MutexApi::lock);
+    B::cv_notify_all(cv);
+    drop(guard);
 }

@@ -118,15 +118,30 @@ impl ThreadRec {
 }
 
 /// The timer of a thread in a timed condvar wait (modelled time). When nothing else can run,
-/// the timer fires: `fired` is set and the condvar is notified through `notify`, so the
+/// the timer fires: `fired` is set and the condvar is notified through [`Timer::fire`], so the
 /// waiter wakes and reports that it timed out.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timer {
     /// The address of the checker's condvar the thread waits on.
     pub(crate) condvar: usize,
-    /// `notify_all` on the condvar at that address (typed by the backend).
-    pub(crate) notify: fn(usize),
+    /// The address of the checker's mutex it waits with.
+    pub(crate) mutex: usize,
+    /// Notifies all on the condvar at `condvar`, first locking the mutex at the second address
+    /// if one is given (typed by the backend and the mutex's value type).
+    pub(crate) notify: fn(usize, Option<usize>),
     pub(crate) fired: bool,
+    /// Set when it fires: whether the firing thread must take the mutex before it notifies.
+    pub(crate) lock_first: bool,
+}
+
+impl Timer {
+    /// Wakes the waiter. Both checkers have a scheduling point inside a condvar wait while the
+    /// waiter still holds its mutex, before it is queued on the condvar; a notification sent
+    /// from there would be lost. Taking the mutex first waits until the waiter has released it,
+    /// which the checkers do in the same step as queueing it.
+    pub(crate) fn fire(self) {
+        (self.notify)(self.condvar, self.lock_first.then_some(self.mutex))
+    }
 }
 
 /// What a thread about to block learns from the registry.
@@ -466,27 +481,17 @@ impl Ctx {
         if self.threads[t].timer.is_some_and(|tm| !tm.fired) {
             return Blocked::TimeOutSelf;
         }
-        match self.fire_idle_timer() {
+        match self.fire_idle_timer(Some(t)) {
             Some(tm) => Blocked::Fire(tm),
             None => Blocked::Deadlock(self.deadlock_report()),
         }
     }
 
-    /// Whether no thread can proceed and one waits on a condvar with a timer that has not
-    /// fired.
-    pub(crate) fn idle_timer_armed(&self) -> bool {
-        (0..self.threads.len()).all(|i| self.stuck(i))
-            && self.threads.iter().any(|r| {
-                matches!(
-                    (r.timer, r.state),
-                    (Some(tm), TState::Waiting(Wait::Condvar { .. }, _)) if !tm.fired
-                )
-            })
-    }
-
-    /// [`Ctx::idle_timer_armed`], and fires it: marks the lowest-numbered such thread's timer
-    /// fired and its condvar notified; the caller wakes it with [`Timer::notify`].
-    pub(crate) fn fire_idle_timer(&mut self) -> Option<Timer> {
+    /// When no thread can proceed and one waits on a condvar with a timer that has not fired,
+    /// fires that timer: marks the lowest-numbered such thread's timer fired and its condvar
+    /// notified; the caller (thread `by`, or a thread that has finished)
+    /// wakes it with [`Timer::fire`].
+    pub(crate) fn fire_idle_timer(&mut self, by: Option<usize>) -> Option<Timer> {
         if !(0..self.threads.len()).all(|i| self.stuck(i)) {
             return None;
         }
@@ -500,15 +505,24 @@ impl Ctx {
                 }
                 _ => None,
             });
-        match armed {
-            Some((tm, TState::Waiting(Wait::Condvar { cv, .. }, _))) => {
-                if let Some(o) = self.obj(cv) {
-                    o.pending = o.waiters;
-                }
-                Some(tm)
-            }
-            _ => None,
+        let Some((mut tm, TState::Waiting(Wait::Condvar { cv, lock }, _))) = armed else {
+            return None;
+        };
+        if let Some(o) = self.obj(cv) {
+            o.pending = o.waiters;
         }
+        // The firing thread takes the mutex first unless someone holds it as far as the
+        // registry knows (then the waiter released it, so it is queued), or the firing thread
+        // is itself entering a wait with it (it holds it in the checker: the waiter is queued).
+        let held = self.objects.get(lock).is_some_and(|o| o.writer.is_some());
+        let own = by.is_some_and(|b| {
+            matches!(
+                self.threads.get(b).map(|r| r.state),
+                Some(TState::Waiting(Wait::Condvar { lock: l, .. }, _)) if l == lock
+            )
+        });
+        tm.lock_first = !held && !own;
+        Some(tm)
     }
 
     /// Whether a timer fires here, by the engine's choice (never when it does not choose).
@@ -611,7 +625,7 @@ pub(crate) fn wait_or_deadlock(t: usize, w: Wait, at: Loc) -> bool {
         }
         Some(Blocked::TimeOutSelf) => true,
         Some(Blocked::Fire(tm)) => {
-            checker(|| (tm.notify)(tm.condvar));
+            checker(|| tm.fire());
             false
         }
         Some(Blocked::Go) | None => false,

@@ -14,6 +14,8 @@ pub struct ModelMutex<M, B> {
 pub struct ModelGuard<G, B: Checker> {
     inner: Option<G>,
     obj: usize,
+    /// The address of the checker's lock it guards (what a firing timer locks).
+    raw: usize,
     shared: bool,
     _b: PhantomData<fn() -> B>,
 }
@@ -37,18 +39,20 @@ impl<G: DerefMut, B: Checker> DerefMut for ModelGuard<G, B> {
 }
 
 impl<G, B: Checker> ModelGuard<G, B> {
-    pub(crate) fn new(inner: G, obj: usize, shared: bool) -> Self {
+    pub(crate) fn new(inner: G, obj: usize, raw: usize, shared: bool) -> Self {
         ModelGuard {
             inner: Some(inner),
             obj,
+            raw,
             shared,
             _b: PhantomData,
         }
     }
-    /// Takes the inner guard out without recording a release (a condvar wait does that).
-    pub(crate) fn take(mut self) -> (G, usize) {
+    /// Takes the inner guard out without recording a release (a condvar wait does that), with
+    /// the lock's registry id and the checker lock's address.
+    pub(crate) fn take(mut self) -> (G, usize, usize) {
         let g = self.inner.take().expect("a live guard");
-        (g, self.obj)
+        (g, self.obj, self.raw)
     }
 }
 
@@ -87,13 +91,14 @@ impl<G, B: Checker> Drop for ModelGuard<G, B> {
 /// Acquires through `f` (which may block in the checker), with the registry and the trace.
 pub(crate) fn acquire<G, B: Checker>(
     obj: usize,
+    raw: usize,
     at: Loc,
     how: Wait,
     shared: bool,
     f: impl FnOnce() -> G,
 ) -> ModelGuard<G, B> {
     if !active() {
-        return ModelGuard::new(f(), obj, shared);
+        return ModelGuard::new(f(), obj, raw, shared);
     }
     harness(|| {
         count_op();
@@ -136,12 +141,19 @@ pub(crate) fn acquire<G, B: Checker>(
             };
             c.push(t, EventKind::Lock { obj, op }, at);
         });
-        ModelGuard::new(g, obj, shared)
+        ModelGuard::new(g, obj, raw, shared)
     })
 }
 
 pub(crate) fn new_lock_id(kind: Kind) -> usize {
     harness(|| with(|c| c.new_obj(kind, None)).unwrap_or(usize::MAX))
+}
+
+impl<M, B> ModelMutex<M, B> {
+    /// The address of the checker's mutex inside, for a timer that must lock it.
+    fn raw(&self) -> usize {
+        std::ptr::from_ref(&self.inner) as usize
+    }
 }
 
 impl<T: Send + 'static, M: MutexApi<T>, B: Checker> MutexApi<T> for ModelMutex<M, B> {
@@ -159,7 +171,7 @@ impl<T: Send + 'static, M: MutexApi<T>, B: Checker> MutexApi<T> for ModelMutex<M
     #[track_caller]
     fn lock(&self) -> Self::Guard<'_> {
         let at = Location::caller();
-        acquire(self.id, at, Wait::Lock(self.id), false, || {
+        acquire(self.id, self.raw(), at, Wait::Lock(self.id), false, || {
             self.inner.lock()
         })
     }
@@ -170,7 +182,7 @@ impl<T: Send + 'static, M: MutexApi<T>, B: Checker> MutexApi<T> for ModelMutex<M
             return self
                 .inner
                 .try_lock()
-                .map(|g| ModelGuard::new(g, self.id, false));
+                .map(|g| ModelGuard::new(g, self.id, self.raw(), false));
         }
         harness(|| {
             count_op();
@@ -188,7 +200,7 @@ impl<T: Send + 'static, M: MutexApi<T>, B: Checker> MutexApi<T> for ModelMutex<M
                 };
                 c.push(t, EventKind::Lock { obj, op }, at);
             });
-            g.map(|g| ModelGuard::new(g, obj, false))
+            g.map(|g| ModelGuard::new(g, obj, self.raw(), false))
         })
     }
 }
@@ -219,12 +231,14 @@ impl<T: Send + Sync + 'static, L: RwLockApi<T>, B: Checker> RwLockApi<T> for Mod
     #[track_caller]
     fn read(&self) -> Self::ReadGuard<'_> {
         let at = Location::caller();
-        acquire(self.id, at, Wait::Read(self.id), true, || self.inner.read())
+        acquire(self.id, 0, at, Wait::Read(self.id), true, || {
+            self.inner.read()
+        })
     }
     #[track_caller]
     fn write(&self) -> Self::WriteGuard<'_> {
         let at = Location::caller();
-        acquire(self.id, at, Wait::Write(self.id), false, || {
+        acquire(self.id, 0, at, Wait::Write(self.id), false, || {
             self.inner.write()
         })
     }

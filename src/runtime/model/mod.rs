@@ -67,9 +67,6 @@ pub trait Checker: Sized + Send + Sync + 'static {
     const EXHAUSTIVE: bool;
     /// Whether it models weak memory (stale loads).
     const WEAK_MEMORY: bool;
-    /// Whether a yield runs every other runnable thread before the yielding one goes on (loom
-    /// deprioritises a yielded thread; shuttle's schedulers may pick it again at once).
-    const YIELD_RUNS_OTHERS: bool;
     /// The checker's mutex.
     type RawMutex<T: Send + 'static>: MutexApi<T>;
     /// The checker's reader-writer lock.

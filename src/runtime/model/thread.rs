@@ -87,28 +87,11 @@ where
                         }
                     });
                     // The last thread that could run is gone: a timed wait's timer fires
-                    // now, or the others would sleep forever on a wait that has a timeout. A
-                    // waiter may be registered here but not yet asleep in the checker (loom
-                    // has a scheduling point inside its condvar wait, before the waiter is
-                    // queued), and a notification then would be lost; under loom this thread
-                    // yields first, which runs the waiter into its sleep, and the timer is
-                    // fired only if it is still armed afterwards. (shuttle queues the waiter
-                    // before its scheduling point, and its yield may not run the waiter.)
-                    if with(|c| !c.stopping && c.idle_timer_armed()).unwrap_or(false) {
-                        if B::YIELD_RUNS_OTHERS {
-                            checker(B::raw_yield);
-                        }
-                        if let Some(tm) = with(|c| {
-                            if c.stopping {
-                                None
-                            } else {
-                                c.fire_idle_timer()
-                            }
-                        })
-                        .flatten()
-                        {
-                            checker(|| (tm.notify)(tm.condvar));
-                        }
+                    // now, or the others would sleep forever on a wait that has a timeout.
+                    if let Some(tm) =
+                        with(|c| (!c.stopping).then(|| c.fire_idle_timer(None)).flatten()).flatten()
+                    {
+                        checker(|| tm.fire());
                     }
                 });
                 r
