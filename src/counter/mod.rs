@@ -9,20 +9,14 @@
 //! [`ShardedCounter`].
 
 mod atomic;
-mod load_store;
 mod locked;
 mod sharded;
-mod split_lock;
-mod unsync_cell;
-mod wrong_lock;
 
-pub use self::atomic::AtomicCounter;
-pub use self::load_store::LoadStoreCounter;
-pub use self::locked::{MutexCounter, ParkingLotCounter, RwLockCounter};
+pub use self::atomic::{AtomicCounter, LoadStoreCounter, UnsyncCellCounter};
+pub use self::locked::{
+    MutexCounter, ParkingLotCounter, RwLockCounter, SplitLockCounter, WrongLockCounter,
+};
 pub use self::sharded::ShardedCounter;
-pub use self::split_lock::SplitLockCounter;
-pub use self::unsync_cell::UnsyncCellCounter;
-pub use self::wrong_lock::WrongLockCounter;
 
 use crate::runtime::Runtime;
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};

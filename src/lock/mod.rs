@@ -9,12 +9,10 @@
 
 mod peterson;
 mod spin;
-mod test_then_set;
 mod ticket;
 
 pub use self::peterson::{PetersonAcqRel, PetersonSeqCst};
-pub use self::spin::{RelaxedUnlockSpinLock, Spin, SpinLock};
-pub use self::test_then_set::TestThenSetLock;
+pub use self::spin::{RelaxedUnlockSpinLock, Spin, SpinLock, TestThenSetLock};
 pub use self::ticket::TicketLock;
 
 use crate::counter::{Counter, Counters};
