@@ -295,7 +295,7 @@ pub(super) fn targets(out: &mut Out, data: &Data) {
             ]);
         }
     }
-    let spin = data.find_matching(crate::catalogue::LOCK, SPIN_LOCK, 1);
+    let spin = data.find_wrapping(crate::catalogue::LOCK, SPIN_LOCK, 1);
     match (spin, data.find(MUTEX_COUNTER, 1)) {
         (Some(s), Some(m)) => {
             let (p, lo, hi) = ratio_range(&s.ns_per_op(), &m.ns_per_op());

@@ -128,17 +128,12 @@ impl Data {
             .iter()
             .find(|b| b.family != SEEDS && b.variant == variant && b.threads == threads)
     }
-    pub(super) fn find_matching(
-        &self,
-        family: &str,
-        needle: &str,
-        threads: usize,
-    ) -> Option<&Bench> {
-        self.benches.iter().find(|b| {
-            b.family == family
-                && b.threads == threads
-                && b.variant.to_lowercase().contains(&needle.to_lowercase())
-        })
+    /// A variant of `family` at a thread count that is `name` itself or wraps it
+    /// (`LockCounter<SpinLock>` for `SpinLock`; not `LockCounter<RelaxedUnlockSpinLock>`).
+    pub(super) fn find_wrapping(&self, family: &str, name: &str, threads: usize) -> Option<&Bench> {
+        self.benches
+            .iter()
+            .find(|b| b.family == family && b.threads == threads && wraps(&b.variant, name))
     }
     pub(super) fn racy(&self, b: &Bench) -> Option<bool> {
         self.stats(b)
@@ -148,6 +143,15 @@ impl Data {
     pub(super) fn cpus(&self) -> Option<usize> {
         self.runs.as_ref()?.entries.values().map(|s| s.cpus).max()
     }
+}
+
+/// Whether a bench variant is `name`, or a generic type over it (`Outer<name>`).
+fn wraps(variant: &str, name: &str) -> bool {
+    variant == name
+        || variant
+            .strip_suffix('>')
+            .and_then(|v| v.rsplit_once('<'))
+            .is_some_and(|(_, inner)| inner == name)
 }
 
 /// `(variant, racy)` of every catalogue entry, in catalogue order (built once).
@@ -207,6 +211,14 @@ mod tests {
     use super::*;
     use crate::benchsum::criterion::fixtures::*;
     use crate::benchsum::run;
+
+    #[test]
+    fn a_wrapped_name_matches_only_itself() {
+        assert!(wraps("LockCounter<SpinLock>", "SpinLock"));
+        assert!(wraps("SpinLock", "SpinLock"));
+        assert!(!wraps("LockCounter<RelaxedUnlockSpinLock>", "SpinLock"));
+        assert!(!wraps("SpinLockCounter", "SpinLock"));
+    }
 
     #[test]
     fn loads_a_baseline_from_a_directory_tree() {
