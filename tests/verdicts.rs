@@ -821,3 +821,54 @@ fn a_branch_limit_is_a_named_cap_not_an_error() {
     }
     assert_eq!(entry.cell(&results), Verdict::Caught);
 }
+
+// ---- A false positive names the scenario that made the cell -------------------------------
+
+/// Two scenarios: five correct adders (more threads than loom allows, so not run) and two racy
+/// ones (caught).
+struct NotRunThenCaught;
+
+impl Subject for NotRunThenCaught {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
+        let mut v = Adders {
+            threads: 5,
+            racy: false,
+        }
+        .scenarios::<R>();
+        v.extend(
+            Adders {
+                threads: 2,
+                racy: true,
+            }
+            .scenarios::<R>(),
+        );
+        v
+    }
+}
+
+/// Before: the failure line of a correct entry caught by loom quoted the first scenario that
+/// did not pass, here the one loom could not run ("needs 6 threads …"), not the lost update
+/// that made the cell `caught`.
+#[test]
+fn a_false_positive_line_quotes_the_scenario_whose_verdict_is_the_cells() {
+    let mut entry = racelab::catalogue::catalogue()
+        .into_iter()
+        .find(|e| e.variant == "AtomicCounter")
+        .expect("AtomicCounter is in the catalogue");
+    entry.scenarios = racelab::ScenarioSet::new(NotRunThenCaught);
+    let row = racelab::report::Row::run(&entry, &Engine::default_for(EngineKind::Loom));
+    assert_eq!(row.cell, Verdict::Caught);
+    assert_eq!(row.results[0].verdict, Verdict::NotRun);
+    let report = racelab::report::Report {
+        rows: vec![row],
+        ..Default::default()
+    };
+    let lines = report.failures();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("false positive: correct AtomicCounter was caught by loom: ")
+            && lines[0].contains("1 of 2"),
+        "{}",
+        lines[0]
+    );
+}
