@@ -42,6 +42,7 @@ fn main() {
         let entry = catalogue::find(name).unwrap_or_else(|e| panic!("{e}"));
         let bench = entry
             .bench
+            .and_then(racelab::bench::Timed::increments)
             .unwrap_or_else(|| panic!("{name} has no timed run"));
         let mut recorder = RunRecorder::new(GROUP, &entry, THREADS);
         group.bench_function(BenchmarkId::new(entry.variant, THREADS), |b| {

@@ -62,6 +62,36 @@ pub fn overlap(t0: Instant, spans: &[(Instant, Instant)]) -> f64 {
 /// A timed run of `threads` threads doing `ops` operations each.
 pub type BenchFn = fn(threads: usize, ops: u64) -> Measured;
 
+/// An entry's timed run, with its shape: what its two numbers mean, and so which benchmark
+/// and which tables it belongs in. A family owns its shape.
+#[derive(Debug, Clone, Copy)]
+pub enum Timed {
+    /// `threads` threads each incrementing one shared counter `ops` times: the counters, and
+    /// the locks around a counter ([`counter_run`]). `racelab bench` tabulates these.
+    Increments(BenchFn),
+    /// `threads` producer+consumer pairs, each producer pushing `ops` items through the
+    /// structure's own blocking API: the queues ([`queue_run`]). `benches/queue.rs` prints
+    /// their table.
+    Transfer(BenchFn),
+}
+
+impl Timed {
+    /// The run, if it is [`Timed::Increments`].
+    pub fn increments(self) -> Option<BenchFn> {
+        match self {
+            Timed::Increments(f) => Some(f),
+            Timed::Transfer(_) => None,
+        }
+    }
+    /// The run, if it is [`Timed::Transfer`].
+    pub fn transfer(self) -> Option<BenchFn> {
+        match self {
+            Timed::Transfer(f) => Some(f),
+            Timed::Increments(_) => None,
+        }
+    }
+}
+
 /// Times `threads` threads each incrementing one shared `C<Std>` `ops` times.
 ///
 /// # Panics
@@ -224,7 +254,7 @@ pub fn transfer_run<Q: Transfer>(pairs: usize, per_producer: u64) -> Measured {
 }
 
 /// [`transfer_run`] of a racelab queue through its blocking API: the queue family's
-/// [`BenchFn`] (`threads` = producer+consumer pairs, `ops` = items per producer).
+/// [`Timed::Transfer`] (`threads` = producer+consumer pairs, `ops` = items per producer).
 pub fn queue_run<Q: crate::queue::Queue<u64>>(pairs: usize, per_producer: u64) -> Measured {
     transfer_run::<Blocking<Q::On<Std>>>(pairs, per_producer)
 }

@@ -203,3 +203,36 @@ fn variant_names_are_unique_and_findable() {
             .contains("unknown variant `NoSuchCounter`")
     );
 }
+
+/// Every correct queue has a transfer run that moves and accounts for its items (the run panics
+/// on a lost or duplicated one), at 1+1 and, unless it is single-producer, at 2+2; no racy
+/// queue has one (a lost item would leave its consumer waiting forever); counters and locks
+/// are timed as increments.
+#[test]
+fn each_family_has_its_own_timed_run_shape() {
+    let mut queues = 0;
+    for e in catalogue() {
+        match (e.family, e.bench) {
+            (racelab::catalogue::QUEUE, Some(t)) => {
+                assert!(!e.racy(), "{}: a racy queue with a timed run", e.variant);
+                let run = t.transfer().expect("a queue is timed as transfers");
+                for pairs in [1, 2].into_iter().filter(|p| 2 * p <= e.max_threads) {
+                    let m = run(pairs, 200);
+                    assert_eq!(
+                        (m.count, m.expected),
+                        (200 * pairs, 200 * pairs),
+                        "{}",
+                        e.variant
+                    );
+                }
+                queues += 1;
+            }
+            (racelab::catalogue::QUEUE, None) => assert!(e.racy(), "{}: untimed", e.variant),
+            (racelab::catalogue::COUNTER | racelab::catalogue::LOCK, Some(t)) => {
+                assert!(t.increments().is_some(), "{}", e.variant);
+            }
+            _ => {}
+        }
+    }
+    assert!(queues >= 5, "{queues} timed queues");
+}

@@ -30,7 +30,9 @@ pub fn bench_family(family: &str) {
         .into_iter()
         .filter(|e| e.family == family)
     {
-        let Some(bench) = entry.bench else { continue };
+        let Some(bench) = entry.bench.and_then(racelab::bench::Timed::increments) else {
+            continue;
+        };
         for threads in THREADS {
             // An entry may support fewer threads (Peterson's lock: 2); its bench fn panics beyond.
             if threads > entry.max_threads {

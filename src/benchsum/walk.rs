@@ -32,9 +32,9 @@ pub fn default_criterion_dir() -> PathBuf {
 pub fn load_baseline(dir: &Path, baseline: &str) -> Result<Vec<Bench>, String> {
     let mut out = Vec::new();
     walk(dir, baseline, 0, &mut out)?;
-    // The ratio tables are about the catalogue families with timed runs (counters and locks)
-    // and the seed experiment; the queue and checker benchmarks print their own summaries
-    // (`benches/queue.rs`, `benches/lincheck.rs`).
+    // The ratio tables are about the catalogue families timed as increments (counters and
+    // locks) and the seed experiment; the queue and checker benchmarks print their own
+    // summaries (`benches/queue.rs`, `benches/lincheck.rs`).
     let timed = timed_families();
     out.retain(|b| b.family == SEEDS || timed.contains(&b.family.as_str()));
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -172,14 +172,14 @@ fn catalogue_racy(variant: &str) -> Option<bool> {
         .map(|(_, racy)| *racy)
 }
 
-/// The catalogue families with a timed run ([`crate::catalogue::Entry::bench`]), in
-/// catalogue order.
+/// The catalogue families whose timed runs are increments ([`crate::bench::Timed::Increments`]),
+/// in catalogue order: what the ratio tables are about.
 fn timed_families() -> &'static [&'static str] {
     static FAMILIES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     FAMILIES.get_or_init(|| {
         let mut families: Vec<&'static str> = crate::catalogue::catalogue()
             .iter()
-            .filter(|e| e.bench.is_some())
+            .filter(|e| e.bench.and_then(crate::bench::Timed::increments).is_some())
             .map(|e| e.family)
             .collect();
         families.dedup();

@@ -4,7 +4,7 @@
 
 use super::queue::{Parcel, QueueHooks};
 use super::{COUNTER, Entry, Expect, Hooks, LOCK, ORDERING, QUEUE, SHUTTLE_NO_CELL, STRESS_UB};
-use crate::bench::BenchFn;
+use crate::bench::{BenchFn, Timed};
 use crate::counter::{Counter, Counters};
 use crate::engine::EngineKind;
 use crate::lock::{LockCounter, Locks, RawLock};
@@ -17,7 +17,7 @@ struct Variant {
     family: &'static str,
     variant: &'static str,
     scenarios: ScenarioSet,
-    bench: Option<BenchFn>,
+    bench: Option<Timed>,
     max_threads: usize,
     hooks: Hooks,
 }
@@ -29,7 +29,7 @@ impl Variant {
             family: COUNTER,
             variant: C::NAME,
             scenarios: ScenarioSet::of::<Counters<C>>(),
-            bench: timed.then_some(crate::bench::counter_run::<C> as BenchFn),
+            bench: timed.then_some(Timed::Increments(crate::bench::counter_run::<C> as BenchFn)),
             max_threads: usize::MAX,
             hooks: Hooks::None,
         }
@@ -40,7 +40,9 @@ impl Variant {
             family: LOCK,
             variant: L::NAME,
             scenarios: ScenarioSet::of::<Locks<L>>(),
-            bench: Some(crate::bench::counter_run::<LockCounter<L>>),
+            bench: Some(Timed::Increments(
+                crate::bench::counter_run::<LockCounter<L>>,
+            )),
             max_threads: L::MAX_THREADS,
             hooks: Hooks::None,
         }
@@ -63,13 +65,19 @@ impl Variant {
             family: QUEUE,
             variant: Q::NAME,
             scenarios: ScenarioSet::of::<S>(),
-            bench: None,
-            max_threads: usize::MAX,
+            bench: Some(Timed::Transfer(crate::bench::queue_run::<Q>)),
+            // Threads in a timed run: one producer and one consumer for a single-producer
+            // queue, as many as asked otherwise.
+            max_threads: if Q::SPSC { 2 } else { usize::MAX },
             hooks: Hooks::Queue(QueueHooks::of::<Q, P>()),
         }
     }
-    /// An intentionally racy variant, with what each engine is expected to find.
-    fn racy(self, e: RacyExpectations) -> Entry {
+    /// An intentionally racy variant, with what each engine is expected to find. A racy queue
+    /// has no timed run: a transfer that loses an item would wait for it forever.
+    fn racy(mut self, e: RacyExpectations) -> Entry {
+        if matches!(self.bench, Some(Timed::Transfer(_))) {
+            self.bench = None;
+        }
         self.entry(
             Some(e.bug),
             e.story,

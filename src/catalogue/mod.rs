@@ -10,7 +10,8 @@
 //! What the fuzzer runs is derived from the same declaration ([`fuzz_entries`]).
 //!
 //! What only one family has lives in [`Entry::hooks`], a [`Hooks`] value; the timed run
-//! [`Entry::bench`] is the one hook every family can have.
+//! [`Entry::bench`] is the one hook every family can have, and its shape
+//! ([`Timed`](crate::bench::Timed): increments or transfers) is the family's.
 
 mod entries;
 mod queue;
@@ -76,9 +77,10 @@ pub struct Entry {
     pub max_threads: usize,
     /// Its scenarios on each runtime.
     pub scenarios: ScenarioSet,
-    /// A timed run on real threads, for the benchmarks; `None` when the entry must not run on
-    /// real threads (a data race) or is not a timed structure.
-    pub bench: Option<crate::bench::BenchFn>,
+    /// A timed run on real threads, with its shape, for the benchmarks; `None` when the entry
+    /// must not run on real threads (a data race), is not a timed structure, or is a racy queue
+    /// (a transfer that loses an item would wait for it forever).
+    pub bench: Option<crate::bench::Timed>,
     /// What only this entry's family has.
     pub hooks: Hooks,
     /// Per-engine expectations of a racy entry (ignored for correct ones: those must pass
