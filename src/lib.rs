@@ -15,6 +15,7 @@
 //! - [`engine`]: the engines and their common result shape.
 //! - [`catalogue`]: the registry of entries and expectations.
 //! - [`counter`]: the counter family (the seed article's lost update).
+//! - [`pool`]: the fixed worker pool and its racy twin.
 //! - [`report`]: the detection matrix, `report.json` and `report.md`.
 //!
 //! Check a structure of your own: implement [`scenario::Subject`] and call
@@ -32,6 +33,7 @@ pub mod engine;
 pub mod lincheck;
 pub mod lock;
 pub mod ordering;
+pub mod pool;
 pub mod queue;
 pub mod report;
 pub mod runtime;

@@ -85,6 +85,13 @@ mod queue {
     }
 }
 
+mod pool {
+    #[test]
+    fn every_pool_under_deep_loom() {
+        super::check_family("pool");
+    }
+}
+
 /// `--cfg loom` makes the un-annotated type loom's.
 #[test]
 fn cfg_loom_makes_loom_the_default_runtime() {

@@ -3,12 +3,15 @@
 //! type is written once per entry, through `queue!` or `task_queue!`.
 
 use super::queue::{Parcel, QueueHooks};
-use super::{COUNTER, Entry, Expect, Hooks, LOCK, ORDERING, QUEUE, SHUTTLE_NO_CELL, STRESS_UB};
+use super::{
+    COUNTER, Entry, Expect, Hooks, LOCK, ORDERING, POOL, QUEUE, SHUTTLE_NO_CELL, STRESS_UB,
+};
 use crate::bench::{BenchFn, Timed};
 use crate::counter::{Counter, Counters};
 use crate::engine::EngineKind;
 use crate::lock::{LockCounter, Locks, RawLock};
 use crate::ordering::OrderingVariant;
+use crate::pool::{Pool, Pools};
 use crate::queue::Queue;
 use crate::scenario::{BugClass, ScenarioSet, Subject};
 
@@ -70,6 +73,17 @@ impl Variant {
             // queue, as many as asked otherwise.
             max_threads: if Q::SPSC { 2 } else { usize::MAX },
             hooks: Hooks::Queue(QueueHooks::of::<Q, P>()),
+        }
+    }
+    /// Worker pool `P` with the pool scenarios.
+    fn pool<P: Pool>() -> Variant {
+        Variant {
+            family: POOL,
+            variant: P::NAME,
+            scenarios: ScenarioSet::of::<Pools<P>>(),
+            bench: None,
+            max_threads: usize::MAX,
+            hooks: Hooks::None,
         }
     }
     /// An intentionally racy variant, with what each engine is expected to find. A racy queue
@@ -313,6 +327,7 @@ pub fn catalogue() -> Vec<Entry> {
     use crate::counter::*;
     use crate::lock::*;
     use crate::ordering::*;
+    use crate::pool::{OneSentinelPool, WorkerPool};
     use crate::queue::*;
     vec![
         racy_counter::<LoadStoreCounter>(
@@ -533,6 +548,18 @@ pub fn catalogue() -> Vec<Entry> {
         ),
         queue!(CrossbeamChannel).correct(
             "the yardstick: a bounded crossbeam channel, with a lossless close added",
+        ),
+        // Every schedule hangs (one worker takes the sentinel, the other waits), so every engine
+        // must catch it, stress too: its watchdog sees the shutting thread blocked in a join.
+        Variant::pool::<OneSentinelPool>().racy(RacyExpectations::new(
+            BugClass::Deadlock,
+            &["deadlock"],
+            "shutdown puts one stop sentinel in the queue for N workers (the Python idiom done wrong): one worker stops, the others wait for work forever, and the shutdown's join never returns",
+            Expect::Must,
+            Expect::Must,
+        )),
+        Variant::pool::<WorkerPool>().correct(
+            "fixed workers fed through a ClosableQueue: shutdown closes it, every worker drains it and stops; a job's panic is counted with its message, a job offered after close is handed back",
         ),
     ]
 }

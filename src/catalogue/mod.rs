@@ -33,6 +33,8 @@ pub const LOCK: &str = "lock";
 pub const ORDERING: &str = "ordering";
 /// The family of the queues ([`crate::queue`]).
 pub const QUEUE: &str = "queue";
+/// The family of the worker pools ([`crate::pool`]).
+pub const POOL: &str = "pool";
 
 /// What an engine is expected to do with a racy entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,6 +37,10 @@ impl Quiet {
         QUIET.with(|q| q.set(q.get() + 1));
         Quiet(())
     }
+    /// Whether panics on this OS thread are quiet now (threads it spawns inherit that).
+    pub fn is_on() -> bool {
+        QUIET.with(Cell::get) > 0
+    }
 }
 
 impl Drop for Quiet {

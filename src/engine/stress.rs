@@ -249,6 +249,9 @@ fn drive(rounds: &Arc<dyn Rounds>, cfg: &StressConfig) -> RawRun {
     }
 
     let _quiet = Quiet::new();
+    // The driver builds each round's state: threads a structure spawns in its setup (a pool's
+    // workers) belong to the run, so their waits are watched and released with it.
+    watch::join_run(run_id);
     let mut out = RawRun {
         stats: StressStats::default(),
         histogram: BTreeMap::new(),
@@ -340,6 +343,7 @@ fn drive(rounds: &Arc<dyn Rounds>, cfg: &StressConfig) -> RawRun {
     }
     out.elapsed = start.elapsed();
     shared.stop.store(true, Ordering::Relaxed);
+    watch::join_run(0);
     watch::end_run(run_id);
     out
 }

@@ -143,8 +143,9 @@ impl<T: Send + 'static> JoinApi<T> for JoinHandle<T> {
     #[inline]
     #[track_caller]
     fn join(self) -> std::thread::Result<T> {
-        let _t = watch::watching()
-            .then(|| watch::register(watch::What::Join, 0, Location::caller(), None));
+        // Read here: inside the closure below it would name this file, not the caller.
+        let at = Location::caller();
+        let _t = watch::watching().then(|| watch::register(watch::What::Join, 0, at, None));
         JoinHandle::join(self)
     }
     #[inline]
@@ -257,6 +258,23 @@ impl<T: Send + 'static> CellApi<T> for PlainCell<T> {
     }
 }
 
+/// The body of a thread spawned from `f`'s parent: it belongs to the parent's stress run (so its
+/// waits are watched and released with the run's) and is quiet if the parent is (a structure's
+/// thread inside an engine run prints no panic the structure catches, a pool's job's).
+fn inherit<F, T>(f: F) -> impl FnOnce() -> T + Send + 'static
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let run = watch::current_run();
+    let quiet = crate::engine::Quiet::is_on();
+    move || {
+        watch::join_run(run);
+        let _quiet = quiet.then(crate::engine::Quiet::new);
+        f()
+    }
+}
+
 impl Runtime for Std {
     const NAME: &'static str = "std";
     const MODEL: bool = false;
@@ -296,24 +314,16 @@ impl Runtime for Std {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let run = watch::current_run();
-        std::thread::spawn(move || {
-            watch::join_run(run);
-            f()
-        })
+        std::thread::spawn(inherit(f))
     }
     fn spawn_named<F, T>(name: &str, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let run = watch::current_run();
         std::thread::Builder::new()
             .name(name.to_string())
-            .spawn(move || {
-                watch::join_run(run);
-                f()
-            })
+            .spawn(inherit(f))
             .unwrap_or_else(|e| panic!("cannot spawn thread `{name}`: {e}"))
     }
     #[inline]

@@ -103,6 +103,29 @@ pub(crate) fn user<T>(f: impl FnOnce() -> T) -> T {
 // ------------------------------------------------------------------------------------------
 // The boundary between an engine and the structure under test.
 
+/// `catch_unwind` for user code that a structure supervises itself (a thread body, a pool's
+/// job): catches the panics that started in that code, as std does, and lets every other
+/// unwinding go on. Under a checker that is its verdicts and limits, racelab's stop signals and
+/// a panic that started in the checker's or racelab's code; on real threads, a stress run's
+/// release of a stuck waiter ([`Abandoned`](crate::runtime::std_rt_watch::Abandoned)).
+pub(crate) fn catch_user<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    let seq = panic_seq();
+    let payload = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| user(f))) {
+        Ok(v) => return Ok(v),
+        Err(p) => p,
+    };
+    let theirs = if active() {
+        let rec = last_panic();
+        rec.seq == seq || stopping() || rec.origin != Some(Origin::User)
+    } else {
+        payload.is::<crate::runtime::std_rt_watch::Abandoned>()
+    };
+    if theirs {
+        std::panic::resume_unwind(payload)
+    }
+    Err(payload)
+}
+
 /// Runs user code (a scenario's setup, a thread body, the check, the state's drop) inside a
 /// model execution. A panic that started in the user's code is the structure's failure: it is
 /// recorded (its class from a [`crate::scenario::Failure`] payload, else `panic`) and the

@@ -61,18 +61,7 @@ where
                 B::set_tid(child);
                 let key = B::key();
                 with(|c| c.map_key(key, child));
-                let seq = panic_seq();
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| user(f)));
-                let r = match r {
-                    Ok(v) => Ok(v),
-                    Err(p) => {
-                        let rec = last_panic();
-                        if rec.seq == seq || stopping() || rec.origin != Some(Origin::User) {
-                            std::panic::resume_unwind(p)
-                        }
-                        Err(p)
-                    }
-                };
+                let r = catch_user(f);
                 harness(|| {
                     let t = tid::<B>();
                     with(|c| {
