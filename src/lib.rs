@@ -33,6 +33,7 @@ pub mod engine;
 pub mod lincheck;
 pub mod lock;
 pub mod ordering;
+pub mod pipeline;
 pub mod pool;
 pub mod queue;
 pub mod report;

@@ -92,6 +92,13 @@ mod pool {
     }
 }
 
+mod pipeline {
+    #[test]
+    fn every_pipeline_under_deep_loom() {
+        super::check_family("pipeline");
+    }
+}
+
 /// `--cfg loom` makes the un-annotated type loom's.
 #[test]
 fn cfg_loom_makes_loom_the_default_runtime() {

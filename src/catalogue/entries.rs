@@ -4,7 +4,8 @@
 
 use super::queue::{Parcel, QueueHooks};
 use super::{
-    COUNTER, Entry, Expect, Hooks, LOCK, ORDERING, POOL, QUEUE, SHUTTLE_NO_CELL, STRESS_UB,
+    COUNTER, Entry, Expect, Hooks, LOCK, ORDERING, PIPELINE, POOL, QUEUE, SHUTTLE_NO_CELL,
+    STRESS_UB,
 };
 use crate::bench::{BenchFn, Timed};
 use crate::counter::{Counter, Counters};
@@ -56,6 +57,17 @@ impl Variant {
             family: ORDERING,
             variant: T::NAME,
             scenarios: ScenarioSet::of::<T>(),
+            bench: None,
+            max_threads: usize::MAX,
+            hooks: Hooks::None,
+        }
+    }
+    /// The pipeline with bug `BUG` (0: the correct one), with its scenarios.
+    fn pipeline<const BUG: crate::pipeline::Bug>() -> Variant {
+        Variant {
+            family: PIPELINE,
+            variant: crate::pipeline::Staged::<u64, u64, crate::runtime::Std, BUG>::NAME,
+            scenarios: ScenarioSet::of::<crate::pipeline::Pipelines<BUG>>(),
             bench: None,
             max_threads: usize::MAX,
             hooks: Hooks::None,
@@ -560,6 +572,38 @@ pub fn catalogue() -> Vec<Entry> {
         )),
         Variant::pool::<WorkerPool>().correct(
             "fixed workers fed through a ClosableQueue: shutdown closes it, every worker drains it and stops; a job's panic is counted with its message, a job offered after close is handed back",
+        ),
+        Variant::pipeline::<{ crate::pipeline::EACH_WORKER_CLOSES }>().racy(
+            RacyExpectations::new(
+                BugClass::LostItem,
+                &["lost"],
+                "every worker of a stage closes the next queue when its own input runs dry: a sibling's later push is refused and its item lost",
+                Expect::Must,
+                Expect::May,
+            )
+            .dfs_may(),
+        ),
+        Variant::pipeline::<{ crate::pipeline::RACY_LIVE_COUNT }>().racy(
+            RacyExpectations::new(
+                BugClass::Deadlock,
+                &["deadlock", "hang"],
+                "last one out closes, with a load then a store of the live count: two workers leaving together both store the same count, nobody closes, the next stage never ends",
+                Expect::Must,
+                Expect::May,
+            )
+            .dfs_may(),
+        ),
+        Variant::pipeline::<{ crate::pipeline::PANIC_LOSES_ITEM }>().racy(
+            RacyExpectations::new(
+                BugClass::Deadlock,
+                &["deadlock", "hang", "lost"],
+                "a stage function's panic is not caught: the worker dies with its item, the stage's live count never reaches zero, join hangs",
+                Expect::Must,
+                Expect::Must,
+            ),
+        ),
+        Variant::pipeline::<{ crate::pipeline::CORRECT }>().correct(
+            "download → resize → upload: stages of workers over bounded closable queues; the last worker out closes the next queue (fetch_sub); a failing or panicking item is accounted, never lost",
         ),
     ]
 }

@@ -35,6 +35,8 @@ pub const ORDERING: &str = "ordering";
 pub const QUEUE: &str = "queue";
 /// The family of the worker pools ([`crate::pool`]).
 pub const POOL: &str = "pool";
+/// The family of the pipelines ([`crate::pipeline`]).
+pub const PIPELINE: &str = "pipeline";
 
 /// What an engine is expected to do with a racy entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

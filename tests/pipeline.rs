@@ -1,0 +1,245 @@
+//! Pipelines: each racy twin is caught with its class by every engine that must catch it, the
+//! pipeline passes every engine, and on real threads: bad input, accounting through failures
+//! and panics, input order, a send after close handed back, cancel and drop that never hang.
+
+use racelab::BugClass;
+use racelab::catalogue::{Expect, find};
+use racelab::engine::{Check, Engine, EngineKind, StressConfig};
+use racelab::pipeline::{
+    CORRECT, EACH_WORKER_CLOSES, PANIC_LOSES_ITEM, Pipeline, PipelineError, Pipelines,
+    RACY_LIVE_COUNT,
+};
+use racelab::scenario::Subject;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Every engine; stress with a short budget and watchdog, so a twin's hang costs 1 s.
+fn check() -> Check {
+    Check::new()
+        .engines(EngineKind::ALL)
+        .engine(Engine::Stress(StressConfig {
+            time_budget: Duration::from_millis(300),
+            watchdog: Duration::from_secs(1),
+            ..StressConfig::default()
+        }))
+}
+
+/// The engines that must catch `variant`, by its catalogue entry.
+fn must(variant: &str) -> Vec<EngineKind> {
+    let entry = find(variant).unwrap();
+    EngineKind::ALL
+        .into_iter()
+        .filter(|k| entry.expectation(*k) == Expect::Must)
+        .collect()
+}
+
+fn caught<S: Subject>(subject: &S, variant: &str, class: BugClass) {
+    let must = must(variant);
+    assert!(
+        must.contains(&EngineKind::Loom),
+        "{variant}: loom must catch it"
+    );
+    check().run(subject).assert_caught_by(&must, class);
+}
+
+#[test]
+fn each_worker_closes_loses_an_item() {
+    caught(
+        &Pipelines::<EACH_WORKER_CLOSES>,
+        "EachWorkerClosesPipeline",
+        BugClass::LostItem,
+    );
+}
+
+#[test]
+fn a_racy_live_count_never_closes_the_next_stage() {
+    caught(
+        &Pipelines::<RACY_LIVE_COUNT>,
+        "RacyLiveCountPipeline",
+        BugClass::Deadlock,
+    );
+}
+
+#[test]
+fn an_uncaught_panic_kills_a_worker_and_hangs_the_join() {
+    caught(
+        &Pipelines::<PANIC_LOSES_ITEM>,
+        "PanicLosesItemPipeline",
+        BugClass::Deadlock,
+    );
+}
+
+#[test]
+fn the_pipeline_passes_every_engine() {
+    check().run(&Pipelines::<CORRECT>).assert_passed();
+}
+
+/// Runs `f` on a thread and fails the test if it has not returned within 60 s.
+fn watchdog<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the pipeline hung (60 s watchdog)")
+}
+
+#[test]
+fn bad_input_is_a_one_line_error() {
+    let zero = Pipeline::<u32>::builder()
+        .stage("resize", 0, Ok::<u32, String>)
+        .start()
+        .err()
+        .unwrap();
+    assert_eq!(
+        zero,
+        PipelineError::NoWorkers {
+            stage: "resize".into()
+        }
+    );
+    assert_eq!(
+        zero.to_string(),
+        "stage `resize` needs at least 1 worker, got 0"
+    );
+    let cap = Pipeline::<u32>::builder()
+        .capacity(0)
+        .stage("resize", 1, Ok::<u32, String>)
+        .start()
+        .err()
+        .unwrap();
+    assert_eq!(cap, PipelineError::ZeroCapacity);
+    let none = Pipeline::<u32>::builder().start().err().unwrap();
+    assert_eq!(none.to_string(), "a pipeline needs at least one stage");
+    for e in [zero, cap, none] {
+        assert!(!e.to_string().contains('\n'));
+    }
+}
+
+/// The article's download → resize → upload, 1,000 items, with errors and panics on the way:
+/// every item is an output or a failure with its stage and message.
+#[test]
+fn a_thousand_items_are_all_accounted_through_errors_and_panics() {
+    let report = watchdog(|| {
+        Pipeline::<u64>::builder()
+            .capacity(8)
+            .stage("download", 3, |x| {
+                if x % 100 == 7 {
+                    Err(format!("no such item {x}"))
+                } else {
+                    Ok(x)
+                }
+            })
+            .stage("resize", 4, |x| {
+                assert!(x % 250 != 3, "cannot resize {x}");
+                Ok::<_, String>(x * 2)
+            })
+            .stage("upload", 2, |x| Ok::<_, String>(x + 1))
+            .run(0..1000)
+            .unwrap()
+    });
+    assert!(report.is_accounted(), "{report:?}");
+    assert_eq!(report.sent, 1000);
+    assert_eq!(report.failed.len(), 10 + 4);
+    assert_eq!(report.outputs.len(), 1000 - 14);
+    let download: Vec<_> = report
+        .failed
+        .iter()
+        .filter(|f| f.stage == "download")
+        .collect();
+    assert_eq!(download.len(), 10);
+    assert_eq!(download[0].seq, 7);
+    assert_eq!(download[0].message, "no such item 7");
+    let resize: Vec<_> = report
+        .failed
+        .iter()
+        .filter(|f| f.stage == "resize")
+        .collect();
+    assert_eq!(resize.len(), 4);
+    assert_eq!(resize[0].message, "panicked: cannot resize 3");
+    assert_eq!(report.workers_panicked, 0);
+}
+
+#[test]
+fn ordered_outputs_come_in_input_order() {
+    let report = watchdog(|| {
+        Pipeline::<u64>::builder()
+            .ordered(true)
+            .stage(
+                "resize",
+                4,
+                |x| {
+                    if x % 10 == 5 { Err("skip") } else { Ok(x) }
+                },
+            )
+            .stage("upload", 3, Ok::<u64, String>)
+            .run(0..500)
+            .unwrap()
+    });
+    let want: Vec<u64> = (0..500).filter(|x| x % 10 != 5).collect();
+    assert_eq!(report.outputs, want);
+    assert!(report.is_accounted());
+}
+
+#[test]
+fn a_send_after_close_hands_the_item_back_and_streaming_works() {
+    let report = watchdog(|| {
+        let p = Pipeline::<u64>::builder()
+            .stage("show", 2, |x: u64| Ok::<_, String>(x.to_string()))
+            .start()
+            .unwrap();
+        for x in 0..10 {
+            p.send(x).unwrap();
+        }
+        let mut got: Vec<String> = (0..5).map(|_| p.recv().unwrap()).collect();
+        p.close();
+        assert_eq!(p.send(99), Err(99));
+        while let Some(s) = p.recv() {
+            got.push(s);
+        }
+        assert_eq!(got.len(), 10);
+        p.join()
+    });
+    assert_eq!(report.received, 10);
+    assert!(report.outputs.is_empty());
+    assert!(report.is_accounted());
+}
+
+#[test]
+fn cancel_stops_intake_and_accounts_for_every_item() {
+    let report = watchdog(|| {
+        let p = Pipeline::<u64>::builder()
+            .capacity(4)
+            .stage("slow", 1, |x| {
+                std::thread::sleep(Duration::from_millis(1));
+                Ok::<_, String>(x)
+            })
+            .stage("upload", 1, Ok::<u64, String>)
+            .start()
+            .unwrap();
+        for x in 0..8 {
+            p.send(x).unwrap();
+        }
+        p.cancel();
+        assert_eq!(p.send(8), Err(8));
+        p.join()
+    });
+    assert_eq!(report.sent, 8);
+    assert!(report.is_accounted(), "{report:?}");
+    assert!(!report.cancelled.is_empty(), "{report:?}");
+}
+
+#[test]
+fn dropping_a_running_pipeline_joins_its_workers() {
+    watchdog(|| {
+        let p = Pipeline::<u64>::builder()
+            .capacity(2)
+            .stage("a", 2, Ok::<u64, String>)
+            .stage("b", 2, Ok::<u64, String>)
+            .start()
+            .unwrap();
+        for x in 0..4 {
+            p.send(x).unwrap();
+        }
+        drop(p);
+    });
+}
