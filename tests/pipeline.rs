@@ -243,3 +243,18 @@ fn dropping_a_running_pipeline_joins_its_workers() {
         drop(p);
     });
 }
+
+/// An input iterator that panics halfway: the items sent so far are accounted, the panic is
+/// counted, and `run` returns instead of waiting for an input that nobody closes.
+#[test]
+fn a_panicking_input_iterator_ends_the_run_instead_of_hanging_it() {
+    let report = watchdog(|| {
+        Pipeline::<u64>::builder()
+            .stage("resize", 2, Ok::<u64, String>)
+            .run((0..10u64).inspect(|x| assert!(*x != 5, "input {x} is corrupt")))
+            .unwrap()
+    });
+    assert_eq!(report.sent, 5);
+    assert_eq!(report.outputs.len(), 5);
+    assert_eq!(report.workers_panicked, 1, "the feeder's panic is counted");
+}

@@ -132,8 +132,8 @@ pub struct PipelineReport<O> {
     /// Items sent that never reached the end: 0 unless a stage lost them (only the racy twins
     /// do).
     pub lost: u64,
-    /// Worker threads that ended by panicking: 0 unless a panic escaped a stage (only
-    /// [`PanicLosesItemPipeline`] lets one).
+    /// Threads that ended by panicking: a worker (only [`PanicLosesItemPipeline`] lets a stage's
+    /// panic escape), or [`PipelineBuilder::run`]'s feeder when the input iterator panicked.
     pub workers_panicked: usize,
 }
 
@@ -347,12 +347,24 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
         let feeder = {
             let p = p.clone();
             R::spawn_named("feed", move || {
+                // Closes the input however the feeder ends, a panicking iterator included, so
+                // the reader below is never left waiting for an input that will not close.
+                struct CloseOnExit<'a, I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>(
+                    &'a Staged<I, O, R, BUG>,
+                );
+                impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Drop
+                    for CloseOnExit<'_, I, O, R, BUG>
+                {
+                    fn drop(&mut self) {
+                        self.0.close();
+                    }
+                }
+                let _close = CloseOnExit(&p);
                 for item in inputs {
                     if p.send(item).is_err() {
                         break;
                     }
                 }
-                p.close();
             })
         };
         let mut outputs = Vec::new();
