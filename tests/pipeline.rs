@@ -4,7 +4,7 @@
 
 use racelab::BugClass;
 use racelab::catalogue::{Expect, find};
-use racelab::engine::{Check, Engine, EngineKind, StressConfig};
+use racelab::engine::EngineKind;
 use racelab::pipeline::{
     CORRECT, EACH_WORKER_CLOSES, PANIC_LOSES_ITEM, Pipeline, PipelineError, Pipelines,
     RACY_LIVE_COUNT,
@@ -13,16 +13,9 @@ use racelab::scenario::Subject;
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Every engine; stress with a short budget and watchdog, so a twin's hang costs 1 s.
-fn check() -> Check {
-    Check::new()
-        .engines(EngineKind::ALL)
-        .engine(Engine::Stress(StressConfig {
-            time_budget: Duration::from_millis(300),
-            watchdog: Duration::from_secs(1),
-            ..StressConfig::default()
-        }))
-}
+mod support;
+
+use support::every_engine as check;
 
 /// The engines that must catch `variant`, by its catalogue entry.
 fn must(variant: &str) -> Vec<EngineKind> {

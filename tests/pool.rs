@@ -4,23 +4,15 @@
 
 use racelab::BugClass;
 use racelab::catalogue::{Expect, find};
-use racelab::engine::{Check, Engine, EngineKind, StressConfig, Verdict};
+use racelab::engine::{EngineKind, Verdict};
 use racelab::pool::{OneSentinelPool, PoolError, Pools, WorkerPool};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-/// Every engine; stress with a short budget and watchdog, so the twin's hang costs 1 s a
-/// scenario.
-fn check() -> Check {
-    Check::new()
-        .engines(EngineKind::ALL)
-        .engine(Engine::Stress(StressConfig {
-            time_budget: Duration::from_millis(300),
-            watchdog: Duration::from_secs(1),
-            ..StressConfig::default()
-        }))
-}
+mod support;
+
+use support::every_engine as check;
 
 #[test]
 fn one_sentinel_pool_hangs_at_shutdown_under_every_engine_that_must_catch_it() {

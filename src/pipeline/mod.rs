@@ -140,11 +140,15 @@ pub struct PipelineReport<O> {
 impl<O> PipelineReport<O> {
     /// Whether every item sent is an output, a failure or a cancellation, exactly once.
     pub fn is_accounted(&self) -> bool {
-        let done = self.received
+        self.lost == 0 && self.workers_panicked == 0 && self.ended() == self.sent
+    }
+
+    /// Items that ended: received, output, failed or cancelled.
+    fn ended(&self) -> u64 {
+        self.received
             + self.outputs.len() as u64
             + self.failed.len() as u64
-            + self.cancelled.len() as u64;
-        self.lost == 0 && self.workers_panicked == 0 && done == self.sent
+            + self.cancelled.len() as u64
     }
 }
 
@@ -511,17 +515,17 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
         failed.sort_by_key(|f| f.seq);
         let mut cancelled = fates.cancelled;
         cancelled.sort_unstable();
-        let sent = self.sent.load(Relaxed);
-        let done = received + outputs.len() as u64 + failed.len() as u64 + cancelled.len() as u64;
-        PipelineReport {
-            sent,
+        let mut report = PipelineReport {
+            sent: self.sent.load(Relaxed),
             received,
             outputs,
             failed,
             cancelled,
-            lost: sent.saturating_sub(done),
+            lost: 0,
             workers_panicked,
-        }
+        };
+        report.lost = report.sent.saturating_sub(report.ended());
+        report
     }
 
     /// The variant's name, as in the catalogue.

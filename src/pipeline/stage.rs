@@ -51,6 +51,17 @@ pub(crate) struct Stage<T: Send + 'static, U: Send + 'static, R: Runtime> {
     pub(crate) live: R::AtomicUsize,
 }
 
+impl<T: Send + 'static, U: Send + 'static, R: Runtime> Stage<T, U, R> {
+    /// Records item `seq` as failed in this stage.
+    fn fail(&self, seq: u64, message: String) {
+        self.ledger.fates.lock().failed.push(Failed {
+            seq,
+            stage: self.name.clone(),
+            message,
+        });
+    }
+}
+
 /// Spawns `workers` threads named after the stage, each running [`work`].
 pub(crate) fn spawn<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
     stage: R::Arc<Stage<T, U, R>>,
@@ -83,11 +94,7 @@ fn work<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(s: &St
             let seq = refused.into_inner().seq;
             trace::event(|| format!("{}: push of item {seq} refused: closed", s.name));
             if BUG != EACH_WORKER_CLOSES {
-                s.ledger.fates.lock().failed.push(Failed {
-                    seq,
-                    stage: s.name.clone(),
-                    message: "the next stage's queue was closed".into(),
-                });
+                s.fail(seq, "the next stage's queue was closed".into());
             }
         }
     }
@@ -124,11 +131,7 @@ fn apply<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
         ),
     };
     trace::event(|| format!("{}: item {seq} failed: {message}", s.name));
-    s.ledger.fates.lock().failed.push(Failed {
-        seq,
-        stage: s.name.clone(),
-        message,
-    });
+    s.fail(seq, message);
     None
 }
 
