@@ -6,8 +6,8 @@ use racelab::BugClass;
 use racelab::catalogue::{Expect, find};
 use racelab::engine::EngineKind;
 use racelab::pipeline::{
-    CORRECT, EACH_WORKER_CLOSES, PANIC_LOSES_ITEM, Pipeline, PipelineError, Pipelines,
-    RACY_LIVE_COUNT,
+    CANCEL_LEAKS_WORKER, CORRECT, CYCLIC_BACKPRESSURE, EACH_WORKER_CLOSES, JOIN_BEFORE_DRAIN,
+    PANIC_LOSES_ITEM, Pipeline, PipelineError, Pipelines, RACY_LIVE_COUNT,
 };
 use racelab::scenario::Subject;
 use std::sync::mpsc;
@@ -58,6 +58,33 @@ fn an_uncaught_panic_kills_a_worker_and_hangs_the_join() {
     caught(
         &Pipelines::<PANIC_LOSES_ITEM>,
         "PanicLosesItemPipeline",
+        BugClass::Deadlock,
+    );
+}
+
+#[test]
+fn a_join_before_the_drain_reports_with_workers_still_running() {
+    caught(
+        &Pipelines::<JOIN_BEFORE_DRAIN>,
+        "JoinBeforeDrainPipeline",
+        BugClass::OrderViolation,
+    );
+}
+
+#[test]
+fn a_cancel_that_only_sets_a_flag_leaks_a_blocked_worker() {
+    caught(
+        &Pipelines::<CANCEL_LEAKS_WORKER>,
+        "CancelLeaksWorkerPipeline",
+        BugClass::Deadlock,
+    );
+}
+
+#[test]
+fn a_retry_that_waits_on_its_own_full_queue_deadlocks() {
+    caught(
+        &Pipelines::<CYCLIC_BACKPRESSURE>,
+        "CyclicBackpressurePipeline",
         BugClass::Deadlock,
     );
 }
@@ -250,4 +277,57 @@ fn a_panicking_input_iterator_ends_the_run_instead_of_hanging_it() {
     assert_eq!(report.sent, 5);
     assert_eq!(report.outputs.len(), 5);
     assert_eq!(report.workers_panicked, 1, "the feeder's panic is counted");
+}
+
+/// A retrying stage over full queues of capacity 1, on real threads: every item whose first
+/// tries fail comes out, one that always fails fails with its last error, and nothing waits on
+/// itself.
+#[test]
+fn a_retrying_stage_retries_through_full_queues_without_waiting_on_itself() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let tries = std::sync::Arc::new(AtomicU64::new(0));
+    let counted = tries.clone();
+    let report = watchdog(move || {
+        Pipeline::<u64>::builder()
+            .capacity(1)
+            .retrying_stage("flaky", 2, 3, move |x: u64| {
+                let n = counted.fetch_add(1, Ordering::Relaxed);
+                if x == 13 {
+                    Err(format!("item {x} never uploads"))
+                } else if x % 3 == 0 && n % 2 == 0 {
+                    Err(format!("item {x}: try again"))
+                } else {
+                    Ok(x)
+                }
+            })
+            .ordered(true)
+            .run(0..300)
+            .unwrap()
+    });
+    assert!(report.is_accounted(), "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    assert_eq!(report.failed[0].seq, 13);
+    assert_eq!(report.failed[0].message, "item 13 never uploads");
+    let expected: Vec<u64> = (0..300).filter(|&x| x != 13).collect();
+    assert_eq!(report.outputs, expected);
+    // Item 13 is tried 1 + 3 times; at least some other items were retried.
+    assert!(tries.load(Ordering::Relaxed) > 300 + 3);
+}
+
+/// The correct cancel wakes workers blocked on an empty input: join returns, nothing leaks.
+#[test]
+fn cancel_wakes_workers_blocked_on_an_empty_input() {
+    let report = watchdog(|| {
+        let p = Pipeline::<u64>::builder()
+            .stage("resize", 3, Ok::<u64, String>)
+            .stage("upload", 2, Ok::<u64, String>)
+            .start()
+            .unwrap();
+        // Let the workers block in pop on the empty input, then cancel.
+        std::thread::sleep(Duration::from_millis(20));
+        p.cancel();
+        p.join()
+    });
+    assert!(report.is_accounted(), "{report:?}");
+    assert_eq!((report.sent, report.still_running), (0, 0));
 }

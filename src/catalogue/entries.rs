@@ -602,6 +602,28 @@ pub fn catalogue() -> Vec<Entry> {
                 Expect::Must,
             ),
         ),
+        Variant::pipeline::<{ crate::pipeline::JOIN_BEFORE_DRAIN }>().racy(RacyExpectations::new(
+            BugClass::OrderViolation,
+            &["still running"],
+            "join returns once the input is drained, not once every item has finished: outputs still in later stages miss the report, workers still run",
+            Expect::Must,
+            Expect::May,
+        )),
+        Variant::pipeline::<{ crate::pipeline::CANCEL_LEAKS_WORKER }>().racy(RacyExpectations::new(
+            BugClass::Deadlock,
+            &["deadlock", "hang"],
+            "cancel only sets a flag that workers read between items: one already blocked in pop on the empty input is never woken (Go's leaked goroutine), join waits forever",
+            Expect::Must,
+            Expect::May,
+        )
+        .dfs_may()),
+        Variant::pipeline::<{ crate::pipeline::CYCLIC_BACKPRESSURE }>().racy(RacyExpectations::new(
+            BugClass::Deadlock,
+            &["deadlock", "hang"],
+            "a retrying stage pushes a failed item back on its own full bounded input and waits, while its producer waits for room: back-pressure in a cycle, a deadlock",
+            Expect::Must,
+            Expect::May,
+        )),
         Variant::pipeline::<{ crate::pipeline::CORRECT }>().correct(
             "download → resize → upload: stages of workers over bounded closable queues; the last worker out closes the next queue (fetch_sub); a failing or panicking item is accounted, never lost",
         ),

@@ -42,7 +42,8 @@
 //! reader.
 //!
 //! The racy twins ([`EachWorkerClosesPipeline`], [`RacyLiveCountPipeline`],
-//! [`PanicLosesItemPipeline`]) are this pipeline with one bug each, selected by a const
+//! [`PanicLosesItemPipeline`], [`JoinBeforeDrainPipeline`], [`CancelLeaksWorkerPipeline`],
+//! [`CyclicBackpressurePipeline`]) are this pipeline with one bug each, selected by a const
 //! parameter; their scenarios are in [`Pipelines`].
 
 mod scenarios;
@@ -51,13 +52,14 @@ mod stage;
 pub use self::scenarios::Pipelines;
 
 use self::stage::{Ledger, Msg, Stage, StageFn};
-use crate::queue::{ClosableQueue, PopError, Queue};
+use crate::queue::{ClosableQueue, PopError, Queue, TaskQueue};
 use crate::runtime::{
     ArcApi, AtomicBoolApi, AtomicIntApi, DefaultRuntime, JoinApi, MutexApi, Runtime,
 };
+use crate::trace;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 /// The bug a pipeline carries (0: none); see the racy twins.
 pub type Bug = u8;
@@ -69,6 +71,12 @@ pub const EACH_WORKER_CLOSES: Bug = 1;
 pub const RACY_LIVE_COUNT: Bug = 2;
 /// [`PanicLosesItemPipeline`]'s bug.
 pub const PANIC_LOSES_ITEM: Bug = 3;
+/// [`JoinBeforeDrainPipeline`]'s bug.
+pub const JOIN_BEFORE_DRAIN: Bug = 4;
+/// [`CancelLeaksWorkerPipeline`]'s bug.
+pub const CANCEL_LEAKS_WORKER: Bug = 5;
+/// [`CyclicBackpressurePipeline`]'s bug.
+pub const CYCLIC_BACKPRESSURE: Bug = 6;
 
 /// The default bound of every queue between stages.
 pub const DEFAULT_CAPACITY: usize = 16;
@@ -135,6 +143,9 @@ pub struct PipelineReport<O> {
     /// Threads that ended by panicking: a worker (only [`PanicLosesItemPipeline`] lets a stage's
     /// panic escape), or [`PipelineBuilder::run`]'s feeder when the input iterator panicked.
     pub workers_panicked: usize,
+    /// Worker threads still running when the report was made: 0, since `join` joins every
+    /// worker first (only [`JoinBeforeDrainPipeline`] returns earlier).
+    pub still_running: usize,
 }
 
 impl<O> PipelineReport<O> {
@@ -144,7 +155,7 @@ impl<O> PipelineReport<O> {
     }
 
     /// Items that ended: received, output, failed or cancelled.
-    fn ended(&self) -> u64 {
+    pub fn ended(&self) -> u64 {
         self.received
             + self.outputs.len() as u64
             + self.failed.len() as u64
@@ -222,6 +233,51 @@ pub type RacyLiveCountPipeline<I, O = I, R = DefaultRuntime> = Staged<I, O, R, R
 /// Its twin is [`Pipeline`], which catches the panic and fails the one item.
 pub type PanicLosesItemPipeline<I, O = I, R = DefaultRuntime> = Staged<I, O, R, PANIC_LOSES_ITEM>;
 
+/// **Intentionally racy:** `join` returns once the input queue is empty, not once every item
+/// has finished, so outputs still in later stages miss the
+/// report and workers are still running when it is read. Python's `queue.join()` read as "the
+/// work is done" has this shape.
+///
+/// ```text
+/// resize#1: pop item 0                          (the input is empty)
+/// T1:       join: input empty → report: outputs []     ← item 0 not yet resized
+/// upload#1: pop item 0 → output 1                      (after the report was made)
+/// ```
+///
+/// Its twin is [`Pipeline`], whose `join` drains the sink and joins every worker first.
+pub type JoinBeforeDrainPipeline<I, O = I, R = DefaultRuntime> = Staged<I, O, R, JOIN_BEFORE_DRAIN>;
+
+/// **Intentionally racy:** `cancel` only sets a flag, which workers read between items. A
+/// worker already blocked in `pop` on an empty input is never woken to read it (no close, no
+/// notify), so it waits forever and `join` with it: Go's leaked goroutine, where a consumer
+/// stops early and the goroutines feeding it block for good.
+///
+/// ```text
+/// resize#1: pop → (input empty) wait
+/// T1:       cancel: cancelled = true            ← no close, nobody wakes resize#1
+/// T1:       join → waits for resize#1 forever
+/// ```
+///
+/// Its twin is [`Pipeline`], whose `cancel` also closes the input, waking every worker.
+pub type CancelLeaksWorkerPipeline<I, O = I, R = DefaultRuntime> =
+    Staged<I, O, R, CANCEL_LEAKS_WORKER>;
+
+/// **Intentionally racy:** a [retrying stage](PipelineBuilder::retrying_stage) puts a failed
+/// item back on its own bounded input with a blocking push. With the queue full (its producer
+/// waiting to add more) and the stage's workers waiting for room, nobody pops: a cycle of
+/// back-pressure, and a deadlock.
+///
+/// ```text
+/// T1:      send 0; flaky#1: pop 0;  T1: send 1 (queue full)
+/// flaky#1: item 0 fails → push 0 back → wait: full
+/// T1:      send 2 → wait: full                    ← each waits for the other to pop
+/// ```
+///
+/// Its twin is [`Pipeline`], whose retry uses `try_push` and runs the item again at once when
+/// the queue has no room: the cycle can never block.
+pub type CyclicBackpressurePipeline<I, O = I, R = DefaultRuntime> =
+    Staged<I, O, R, CYCLIC_BACKPRESSURE>;
+
 impl<I: Send + 'static, R: Runtime, const BUG: Bug> Staged<I, I, R, BUG> {
     /// A builder with no stage yet.
     pub fn builder() -> PipelineBuilder<I, I, R, BUG> {
@@ -246,6 +302,48 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
         E: fmt::Display,
         F: Fn(O) -> Result<U, E> + Send + Sync + 'static,
     {
+        self.add(
+            name,
+            workers,
+            0,
+            Box::new(move |x| f(x).map_err(|e| (e.to_string(), None))),
+        )
+    }
+
+    /// Adds a stage as [`stage`](Self::stage) does, whose function is tried up to `retries`
+    /// more times on an item it returns `Err` for, before the item fails with the last error.
+    /// The item is cloned before each try. A retry goes back on the stage's own input, behind
+    /// the items waiting there, when the queue has room; when it is full or closed it runs at
+    /// once, so a stage that feeds itself never waits on itself (see
+    /// [`CyclicBackpressurePipeline`]). A panic is not retried.
+    pub fn retrying_stage<U, E, F>(
+        self,
+        name: &str,
+        workers: usize,
+        retries: u32,
+        f: F,
+    ) -> PipelineBuilder<I, U, R, BUG>
+    where
+        O: Clone,
+        U: Send + 'static,
+        E: fmt::Display,
+        F: Fn(O) -> Result<U, E> + Send + Sync + 'static,
+    {
+        let f: StageFn<O, U> = Box::new(move |x: O| {
+            let keep = x.clone();
+            f(x).map_err(|e| (e.to_string(), Some(keep)))
+        });
+        self.add(name, workers, retries, f)
+    }
+
+    /// Adds a stage running `f`, retrying an item up to `retries` times.
+    fn add<U: Send + 'static>(
+        self,
+        name: &str,
+        workers: usize,
+        retries: u32,
+        f: StageFn<O, U>,
+    ) -> PipelineBuilder<I, U, R, BUG> {
         let mut error = self.error;
         if workers == 0 && error.is_none() {
             error = Some(PipelineError::NoWorkers {
@@ -253,7 +351,6 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
             });
         }
         let name = name.to_string();
-        let f: StageFn<O, U> = Box::new(move |x| f(x).map_err(|e| e.to_string()));
         let before = self.build;
         let build: BuildFn<I, U, R> = Box::new(move |p| {
             let p = before(p);
@@ -263,6 +360,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
             let stage = R::Arc::new(Stage {
                 name,
                 f,
+                retries,
                 input: p.queue,
                 output: output.clone(),
                 ledger: p.ledger.clone(),
@@ -426,11 +524,12 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
         // A refused push gives its number back. Only a send after close is refused, so the
         // numbers of accepted items have no gap before the last one (concurrent senders racing
         // a close may leave one at the end, which the ordered sink skips once all is in).
+        if BUG == CANCEL_LEAKS_WORKER && self.ledger.cancelled.load(Acquire) {
+            // The twin's cancel leaves the input open: its flag is what refuses an item.
+            return Err(item);
+        }
         let seq = self.sent.fetch_add(1, Relaxed);
-        match self.input.push(Msg {
-            seq,
-            value: Some(item),
-        }) {
+        match self.input.push(Msg::new(seq, Some(item))) {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.sent.fetch_sub(1, Relaxed);
@@ -449,6 +548,12 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
     /// was the last stage.
     pub fn cancel(&self) {
         self.ledger.cancelled.store(true, Release);
+        if BUG == CANCEL_LEAKS_WORKER {
+            // The bug: only the flag. A worker reads it between items, but one blocked in
+            // `pop` on an empty input is never woken to read it.
+            trace::event(|| "cancel: set the flag (no close)".into());
+            return;
+        }
         self.input.close();
     }
 
@@ -471,7 +576,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
                 }
             }
             match self.output.pop() {
-                Ok(Msg { seq, value }) => {
+                Ok(Msg { seq, value, .. }) => {
                     if sink.ordered {
                         sink.parked.insert(seq, value);
                     } else if let Some(o) = value {
@@ -493,11 +598,33 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
     /// Closes the input (if not yet), receives every output left, joins every worker, and
     /// returns the report.
     pub fn join(mut self) -> PipelineReport<O> {
+        if BUG == JOIN_BEFORE_DRAIN {
+            return self.join_early();
+        }
         self.finish()
     }
 
-    fn finish(&mut self) -> PipelineReport<O> {
+    /// [`JoinBeforeDrainPipeline`]'s join: it waits for every item to be taken from the input
+    /// queue, not for every item to finish, and reports what the sink holds then. Dropping the handle
+    /// afterwards cancels, drains and joins the rest, whose outputs the report never sees.
+    fn join_early(self) -> PipelineReport<O> {
         self.close();
+        let received = self.sink.lock().received;
+        // Python's `queue.join()`, with each worker's `task_done` right after its `pop`: it
+        // returns once every item has been taken, not finished.
+        self.input.join();
+        let mut outputs = Vec::new();
+        while let Ok(Msg { value, .. }) = self.output.try_pop() {
+            outputs.extend(value);
+        }
+        self.report(received, outputs, 0)
+    }
+
+    fn finish(&mut self) -> PipelineReport<O> {
+        if BUG != CANCEL_LEAKS_WORKER || !self.ledger.cancelled.load(Acquire) {
+            // (The twin believes its flag has stopped the workers, and does not close.)
+            self.close();
+        }
         // What the reader had received before; the outputs drained here are the report's.
         let received = self.sink.lock().received;
         let mut outputs = Vec::new();
@@ -505,11 +632,12 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
             outputs.push(o);
         }
         let workers = self.workers.get_mut().unwrap_or_else(|e| e.into_inner());
-        let workers_panicked = std::mem::take(workers)
-            .into_iter()
-            .map(JoinApi::join)
-            .filter(Result::is_err)
-            .count();
+        let panicked = joined(workers.drain(..));
+        self.report(received, outputs, panicked)
+    }
+
+    /// The report, with the fates the stages recorded so far.
+    fn report(&self, received: u64, outputs: Vec<O>, workers_panicked: usize) -> PipelineReport<O> {
         let fates = std::mem::take(&mut *self.ledger.fates.lock());
         let mut failed = fates.failed;
         failed.sort_by_key(|f| f.seq);
@@ -523,6 +651,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
             cancelled,
             lost: 0,
             workers_panicked,
+            still_running: self.ledger.running.load(Acquire),
         };
         report.lost = report.sent.saturating_sub(report.ended());
         report
@@ -533,8 +662,16 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
         EACH_WORKER_CLOSES => "EachWorkerClosesPipeline",
         RACY_LIVE_COUNT => "RacyLiveCountPipeline",
         PANIC_LOSES_ITEM => "PanicLosesItemPipeline",
+        JOIN_BEFORE_DRAIN => "JoinBeforeDrainPipeline",
+        CANCEL_LEAKS_WORKER => "CancelLeaksWorkerPipeline",
+        CYCLIC_BACKPRESSURE => "CyclicBackpressurePipeline",
         _ => "Pipeline",
     };
+}
+
+/// Joins `workers`: how many ended by panicking.
+fn joined<H: JoinApi<()>>(workers: impl Iterator<Item = H>) -> usize {
+    workers.map(JoinApi::join).filter(Result::is_err).count()
 }
 
 /// Dropping a pipeline that was not joined cancels it (items not started are dropped, as

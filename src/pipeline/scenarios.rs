@@ -18,6 +18,9 @@ use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 /// - `cancel while sending`: `T1` sends one item into one stage of two workers and cancels. Every item must be an output, a
 ///   failure or a cancellation, exactly once.
 /// - `ordered outputs`: one stage of two workers, two items, outputs in input order.
+/// - `a failing item retried, 1 worker`: a retrying stage of one worker over queues of
+///   capacity 1; item 0 fails its first try while `T1` sends items 1 and 2. Every item must
+///   come out; a stage and its producer waiting on each other is a **deadlock**.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Pipelines<const BUG: Bug>;
 
@@ -60,6 +63,23 @@ fn one_stage<R: Runtime, const BUG: Bug>(panics_on_one: bool, ordered: bool) -> 
         .expect("a valid pipeline")
 }
 
+/// One retrying stage (one retry) of one worker, times ten, failing item 0's first try; queues
+/// of capacity 1.
+fn retrying<R: Runtime, const BUG: Bug>() -> P<R, BUG> {
+    let failed_once = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    P::<R, BUG>::builder()
+        .capacity(1)
+        .retrying_stage("flaky", 1, 1, move |x: u64| {
+            // Item 0 fails once (state of this one worker, so a std atomic is enough).
+            if x == 0 && !failed_once.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                return Err("timed out, try again".to_string());
+            }
+            Ok(x * 10)
+        })
+        .start()
+        .expect("a valid pipeline")
+}
+
 /// Sends `0..n` into `p`, closes (or cancels), and joins it.
 fn send<R: Runtime, const BUG: Bug>(p: P<R, BUG>, n: u64, cancel: bool) -> PipelineReport<u64> {
     for x in 0..n {
@@ -75,8 +95,21 @@ fn send<R: Runtime, const BUG: Bug>(p: P<R, BUG>, n: u64, cancel: bool) -> Pipel
     p.join()
 }
 
-/// Lost items first (the class the racy twins show), then any other accounting error.
+/// A join that returned before its workers ended first, then lost items (the class the racy
+/// twins show), then any other accounting error.
 fn accounting(r: &PipelineReport<u64>) -> Option<Outcome> {
+    if r.still_running > 0 {
+        return Some(Outcome::forbidden(
+            BugClass::OrderViolation,
+            format!(
+                "join returned with {} workers still running: {} of {} items in the report (outputs {:?})",
+                r.still_running,
+                r.ended(),
+                r.sent,
+                r.outputs
+            ),
+        ));
+    }
     if r.lost > 0 || r.workers_panicked > 0 {
         return Some(Outcome::forbidden(
             BugClass::LostItem,
@@ -171,6 +204,26 @@ impl<const BUG: Bug> Subject for Pipelines<BUG> {
                     }
                 })
                 .spawns(2),
+            Scenario::<R>::builder("a failing item retried, 1 worker", || ())
+                .observing::<PipelineReport<u64>>()
+                .thread(|_| send(retrying::<R, BUG>(), 3, false))
+                .check(|_, seen| {
+                    let r = &seen[0];
+                    if let Some(bad) = accounting(r) {
+                        return bad;
+                    }
+                    let mut out = r.outputs.clone();
+                    out.sort_unstable();
+                    if out == [0, 10, 20] && r.failed.is_empty() {
+                        Outcome::ok("item 0 retried, all delivered")
+                    } else {
+                        Outcome::forbidden(
+                            BugClass::LostItem,
+                            format!("outputs {:?}, failed {:?}", r.outputs, r.failed),
+                        )
+                    }
+                })
+                .spawns(1),
         ]
     }
 }

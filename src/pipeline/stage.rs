@@ -1,27 +1,47 @@
 //! One stage: its workers' loop, what travels between stages, and the ledger of what failed
-//! or was cancelled. The racy twins differ from the correct pipeline only here.
+//! or was cancelled. The racy twins differ from the correct pipeline only here and in the
+//! handle's `cancel` and `join`.
 
-use super::{Bug, EACH_WORKER_CLOSES, Failed, PANIC_LOSES_ITEM, RACY_LIVE_COUNT};
-use crate::queue::{ClosableQueue, Queue};
+use super::{
+    Bug, CANCEL_LEAKS_WORKER, CYCLIC_BACKPRESSURE, EACH_WORKER_CLOSES, Failed, JOIN_BEFORE_DRAIN,
+    PANIC_LOSES_ITEM, RACY_LIVE_COUNT,
+};
+use crate::queue::{ClosableQueue, Queue, TaskQueue};
 use crate::runtime::{AtomicBoolApi, AtomicIntApi, MutexApi, Runtime, model};
 use crate::trace;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 
 /// What travels between stages: an item's sequence number and its value, or `None` for an item
-/// that failed or was cancelled upstream (its fate is in the [`Ledger`]). Every item sent
-/// reaches the sink exactly once, so the sink can account for it and put outputs back in order.
+/// that failed or was cancelled upstream (its fate is in the [`Ledger`]), and how many times
+/// this stage has already tried it. Every item sent reaches the sink exactly once, so the sink
+/// can account for it and put outputs back in order.
 pub(crate) struct Msg<T> {
     pub(crate) seq: u64,
     pub(crate) value: Option<T>,
+    pub(crate) tries: u32,
 }
 
-/// A stage's function, with its error turned into its message.
-pub(crate) type StageFn<T, U> = Box<dyn Fn(T) -> Result<U, String> + Send + Sync>;
+impl<T> Msg<T> {
+    /// An item entering a stage (not tried there yet), or its marker.
+    pub(crate) fn new(seq: u64, value: Option<T>) -> Self {
+        Msg {
+            seq,
+            value,
+            tries: 0,
+        }
+    }
+}
 
-/// What every stage records: failures, cancellations, and whether the pipeline was cancelled.
+/// A stage's function: its error turned into its message, with the item handed back when the
+/// stage retries (a retrying stage keeps a clone of each item for this).
+pub(crate) type StageFn<T, U> = Box<dyn Fn(T) -> Result<U, (String, Option<T>)> + Send + Sync>;
+
+/// What every stage records: failures, cancellations, whether the pipeline was cancelled, and
+/// how many worker threads are still running.
 pub(crate) struct Ledger<R: Runtime> {
     pub(crate) cancelled: R::AtomicBool,
     pub(crate) fates: R::Mutex<Fates>,
+    pub(crate) running: R::AtomicUsize,
 }
 
 /// The items that did not become outputs.
@@ -36,15 +56,18 @@ impl<R: Runtime> Ledger<R> {
         Ledger {
             cancelled: AtomicBoolApi::new(false),
             fates: MutexApi::new(Fates::default()),
+            running: AtomicIntApi::new(0),
         }
     }
 }
 
-/// A stage's shared parts: its name, function, queues, and how many of its workers are still
-/// running (the last one to leave closes `output`).
+/// A stage's shared parts: its name, function, queues, how many times it retries a failed
+/// item, and how many of its workers are still running (the last one to leave closes
+/// `output`).
 pub(crate) struct Stage<T: Send + 'static, U: Send + 'static, R: Runtime> {
     pub(crate) name: String,
     pub(crate) f: StageFn<T, U>,
+    pub(crate) retries: u32,
     pub(crate) input: R::Arc<ClosableQueue<Msg<T>, R>>,
     pub(crate) output: R::Arc<ClosableQueue<Msg<U>, R>>,
     pub(crate) ledger: R::Arc<Ledger<R>>,
@@ -60,6 +83,11 @@ impl<T: Send + 'static, U: Send + 'static, R: Runtime> Stage<T, U, R> {
             message,
         });
     }
+    /// Records item `seq` as cancelled before this stage started it.
+    fn cancel(&self, seq: u64) {
+        trace::event(|| format!("{}: item {seq} cancelled", self.name));
+        self.ledger.fates.lock().cancelled.push(seq);
+    }
 }
 
 /// Spawns `workers` threads named after the stage, each running [`work`].
@@ -70,33 +98,60 @@ pub(crate) fn spawn<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG:
     (0..workers)
         .map(|_| {
             let stage = stage.clone();
-            R::spawn_named(&stage.name.clone(), move || work::<T, U, R, BUG>(&stage))
+            stage.ledger.running.fetch_add(1, Relaxed);
+            R::spawn_named(&stage.name.clone(), move || {
+                let _running = Running(&stage.ledger);
+                work::<T, U, R, BUG>(&stage)
+            })
         })
         .collect()
+}
+
+/// Counts a worker out of [`Ledger::running`] however it ends, by a panic included.
+struct Running<'a, R: Runtime>(&'a Ledger<R>);
+
+impl<R: Runtime> Drop for Running<'_, R> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Release);
+    }
 }
 
 /// A worker: pops until its input is closed and drained, applies the stage to each item (or
 /// passes a marker on, or cancels), pushes the result on; the last worker out closes the next
 /// queue.
 fn work<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(s: &Stage<T, U, R>) {
-    while let Ok(Msg { seq, value }) = s.input.pop() {
+    loop {
+        if BUG == CANCEL_LEAKS_WORKER && s.ledger.cancelled.load(Acquire) {
+            // The twin's cancel only sets the flag, which a worker reads between items: one
+            // that sees it cancels what is queued and leaves. One already blocked in `pop`
+            // below never sees it.
+            while let Ok(Msg { seq, value, .. }) = s.input.try_pop() {
+                if value.is_some() {
+                    s.cancel(seq);
+                }
+                pass_on::<T, U, R, BUG>(s, Msg::new(seq, None));
+            }
+            break;
+        }
+        let Ok(Msg { seq, value, tries }) = s.input.pop() else {
+            break;
+        };
+        if BUG == JOIN_BEFORE_DRAIN {
+            // The bug, with the twin's join: the item is acknowledged as taken, not as done.
+            let _ = s.input.task_done();
+        }
         let out = match value {
             None => None,
             Some(_) if s.ledger.cancelled.load(Acquire) => {
-                trace::event(|| format!("{}: item {seq} cancelled", s.name));
-                s.ledger.fates.lock().cancelled.push(seq);
+                s.cancel(seq);
                 None
             }
-            Some(v) => apply::<T, U, R, BUG>(s, seq, v),
+            Some(v) => match apply::<T, U, R, BUG>(s, seq, v, tries) {
+                Applied::Done(out) => out,
+                Applied::Requeued => continue,
+            },
         };
-        if let Err(refused) = s.output.push(Msg { seq, value: out }) {
-            // Only a sibling that closed the queue too early can refuse it (the racy twin).
-            let seq = refused.into_inner().seq;
-            trace::event(|| format!("{}: push of item {seq} refused: closed", s.name));
-            if BUG != EACH_WORKER_CLOSES {
-                s.fail(seq, "the next stage's queue was closed".into());
-            }
-        }
+        pass_on::<T, U, R, BUG>(s, Msg::new(seq, out));
     }
     if BUG == EACH_WORKER_CLOSES {
         // The bug: this worker's input ran dry, so it closes the next queue, though a sibling
@@ -108,31 +163,95 @@ fn work<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(s: &St
     leave::<T, U, R, BUG>(s);
 }
 
-/// Runs the stage's function on one item: its output, or `None` with the failure recorded.
+/// Pushes a result (or a marker) to the next stage.
+fn pass_on<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
+    s: &Stage<T, U, R>,
+    m: Msg<U>,
+) {
+    if let Err(refused) = s.output.push(m) {
+        // Only a sibling that closed the queue too early can refuse it (the racy twin).
+        let seq = refused.into_inner().seq;
+        trace::event(|| format!("{}: push of item {seq} refused: closed", s.name));
+        if BUG != EACH_WORKER_CLOSES {
+            s.fail(seq, "the next stage's queue was closed".into());
+        }
+    }
+}
+
+/// What became of an item a worker applied the stage to.
+enum Applied<U> {
+    /// Its output, or `None` with its failure recorded.
+    Done(Option<U>),
+    /// Put back on the stage's own input, to be tried again.
+    Requeued,
+}
+
+/// Runs the stage's function on one item, retrying a failure while tries are left: its
+/// output, `None` with the failure recorded, or the item put back on the stage's input.
 fn apply<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
     s: &Stage<T, U, R>,
     seq: u64,
-    v: T,
-) -> Option<U> {
-    let r = if BUG == PANIC_LOSES_ITEM {
-        // The bug: no catch, so a panic unwinds out of the worker, taking the item with it
-        // and leaving the stage one worker short, its live count never decremented.
-        Ok((s.f)(v))
+    mut v: T,
+    mut tries: u32,
+) -> Applied<U> {
+    loop {
+        let r = if BUG == PANIC_LOSES_ITEM {
+            // The bug: no catch, so a panic unwinds out of the worker, taking the item with
+            // it and leaving the stage one worker short, its live count never decremented.
+            Ok((s.f)(v))
+        } else {
+            // Only the function's own panics: a checker's verdict or a stress release goes on.
+            model::catch_user(|| (s.f)(v))
+        };
+        let message = match r {
+            Ok(Ok(out)) => return Applied::Done(Some(out)),
+            Ok(Err((e, Some(back)))) if tries < s.retries => {
+                trace::event(|| format!("{}: item {seq} failed ({e}), retry", s.name));
+                tries += 1;
+                match requeue::<T, U, R, BUG>(
+                    s,
+                    Msg {
+                        seq,
+                        value: Some(back),
+                        tries,
+                    },
+                ) {
+                    None => return Applied::Requeued,
+                    Some(again) => {
+                        v = again;
+                        continue;
+                    }
+                }
+            }
+            Ok(Err((e, _))) => e,
+            Err(payload) => format!(
+                "panicked: {}",
+                crate::engine::payload_text(payload.as_ref())
+            ),
+        };
+        trace::event(|| format!("{}: item {seq} failed: {message}", s.name));
+        s.fail(seq, message);
+        return Applied::Done(None);
+    }
+}
+
+/// Puts an item to retry back on the stage's own input, behind the items waiting there; or
+/// hands it back, to be retried at once, when the queue is full or closed. The queue is part of
+/// a cycle (the stage feeds itself), so the correct pipeline never waits on it.
+fn requeue<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
+    s: &Stage<T, U, R>,
+    m: Msg<T>,
+) -> Option<T> {
+    let r = if BUG == CYCLIC_BACKPRESSURE {
+        // The bug: a blocking push into the stage's own, bounded, input. With the queue full
+        // (its producer is waiting to add more) and every worker here waiting for room,
+        // nobody pops: the producer and the stage wait on each other forever.
+        s.input.push(m)
     } else {
-        // Only the function's own panics: a checker's verdict or a stress release goes on.
-        model::catch_user(|| (s.f)(v))
+        s.input.try_push(m)
     };
-    let message = match r {
-        Ok(Ok(out)) => return Some(out),
-        Ok(Err(e)) => e,
-        Err(payload) => format!(
-            "panicked: {}",
-            crate::engine::payload_text(payload.as_ref())
-        ),
-    };
-    trace::event(|| format!("{}: item {seq} failed: {message}", s.name));
-    s.fail(seq, message);
-    None
+    r.err()
+        .map(|e| e.into_inner().value.expect("a retried item has a value"))
 }
 
 /// The worker leaves: the last one out of the stage closes the next queue, exactly once.
