@@ -4,10 +4,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use racelab::catalogue::{self, Entry};
 use racelab::engine::{self, Check, Engine, EngineKind, Replay, Verdict};
-use racelab::report::{Report, Row};
+use racelab::report::Report;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// Concurrency bugs made visible: run the catalogue under every engine and print which engine
 /// catches which bug.
@@ -64,6 +63,18 @@ struct Cli {
     /// No progress bar.
     #[arg(long, global = true)]
     no_progress: bool,
+    /// Model-checker cells to run at once (default: the available cores). Stress cells always
+    /// run alone.
+    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: Option<u64>,
+}
+
+/// `--jobs`, or the available cores.
+fn jobs(cli: &Cli) -> usize {
+    cli.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    )
 }
 
 #[derive(Subcommand, Debug)]
@@ -329,19 +340,11 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
             racelab::engine::stress::group(p.executions)
         ))
     });
-    let start = Instant::now();
-    let mut report = Report::default();
     let silence = SilenceStderr::new();
-    for entry in &entries {
-        for &kind in &engines {
-            bar.set_message(format!("{} × {kind}", entry.variant));
-            report
-                .rows
-                .push(Row::run_in(entry, &check.engine_of(kind), &check));
-            bar.inc(1);
-        }
-    }
-    report.elapsed = start.elapsed();
+    let report = Report::run(&entries, &engines, &check, jobs(cli), |entry, kind| {
+        bar.set_message(format!("{} × {kind}", entry.variant));
+        bar.inc(1);
+    });
     drop(silence);
     bar.finish_and_clear();
 

@@ -142,6 +142,64 @@ pub fn replay_token(entry: &Entry, scenario_index: usize, replay: &Replay) -> St
 }
 
 impl Report {
+    /// Runs every entry under every engine of `engines` with the options of `check`, in the
+    /// order given (entry by entry, engine by engine), and times the whole run.
+    ///
+    /// The model checkers' cells run on `jobs` threads at once: each cell is one single-threaded
+    /// checker, and their results do not depend on `jobs` (a test shows it), except where a
+    /// time cap ends a run. The stress cells then run one at a time, alone, since each needs
+    /// every core. `on_cell` is called as each cell starts, from the thread running it.
+    /// `jobs` of 0 counts as 1.
+    pub fn run(
+        entries: &[Entry],
+        engines: &[EngineKind],
+        check: &crate::engine::Check,
+        jobs: usize,
+        on_cell: impl Fn(&Entry, EngineKind) + Sync,
+    ) -> Report {
+        let start = std::time::Instant::now();
+        let cells: Vec<(&Entry, EngineKind)> = entries
+            .iter()
+            .flat_map(|e| engines.iter().map(move |&k| (e, k)))
+            .collect();
+        let run = |i: usize| {
+            let (entry, kind) = cells[i];
+            on_cell(entry, kind);
+            Row::run_in(entry, &check.engine_of(kind), check)
+        };
+        let (stress, model): (Vec<usize>, Vec<usize>) =
+            (0..cells.len()).partition(|&i| cells[i].1 == EngineKind::Stress);
+        let slots: Vec<std::sync::Mutex<Option<Row>>> =
+            cells.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..jobs.clamp(1, model.len().max(1)) {
+                s.spawn(|| {
+                    while let Some(&i) =
+                        model.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        let row = run(i);
+                        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(row);
+                    }
+                });
+            }
+        });
+        for i in stress {
+            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(run(i));
+        }
+        Report {
+            rows: slots
+                .into_iter()
+                .map(|m| {
+                    m.into_inner()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .expect("every cell ran")
+                })
+                .collect(),
+            elapsed: start.elapsed(),
+        }
+    }
+
     /// The cells that fail the run, as one line each.
     pub fn failures(&self) -> Vec<String> {
         self.rows
