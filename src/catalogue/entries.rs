@@ -604,8 +604,8 @@ pub fn catalogue() -> Vec<Entry> {
         ),
         Variant::pipeline::<{ crate::pipeline::JOIN_BEFORE_DRAIN }>().racy(RacyExpectations::new(
             BugClass::OrderViolation,
-            &["still running"],
-            "join returns once the input is drained, not once every item has finished: outputs still in later stages miss the report, workers still run",
+            &["still running", "deadlock", "hang"],
+            "join is the input queue's join, with task_done on pop: it returns once every item is taken, not finished; outputs still in the stages miss the report, workers still run (and a join that reads no outputs waits on a full last queue: a deadlock)",
             Expect::Must,
             Expect::May,
         )),

@@ -185,6 +185,8 @@ pub struct PipelineBuilder<
 > {
     build: BuildFn<I, O, R>,
     stages: usize,
+    /// Workers of every stage so far.
+    workers: usize,
     capacity: usize,
     ordered: bool,
     error: Option<PipelineError>,
@@ -244,6 +246,9 @@ pub type PanicLosesItemPipeline<I, O = I, R = DefaultRuntime> = Staged<I, O, R, 
 /// upload#1: pop item 0 → output 1                      (after the report was made)
 /// ```
 ///
+/// It reads no outputs while it waits, so when the last queue fills, a worker waits for room
+/// and the join waits for the worker's next `task_done`: a deadlock.
+///
 /// Its twin is [`Pipeline`], whose `join` drains the sink and joins every worker first.
 pub type JoinBeforeDrainPipeline<I, O = I, R = DefaultRuntime> = Staged<I, O, R, JOIN_BEFORE_DRAIN>;
 
@@ -284,6 +289,7 @@ impl<I: Send + 'static, R: Runtime, const BUG: Bug> Staged<I, I, R, BUG> {
         PipelineBuilder {
             build: Box::new(|p| p),
             stages: 0,
+            workers: 0,
             capacity: DEFAULT_CAPACITY,
             ordered: false,
             error: None,
@@ -378,6 +384,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
         PipelineBuilder {
             build,
             stages: self.stages + 1,
+            workers: self.workers + workers,
             capacity: self.capacity,
             ordered: self.ordered,
             error,
@@ -414,7 +421,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
         let input = R::Arc::new(
             ClosableQueue::with_capacity(Some(self.capacity)).expect("capacity checked above"),
         );
-        let ledger = R::Arc::new(Ledger::new());
+        let ledger = R::Arc::new(Ledger::new(self.workers));
         let built = (self.build)(Plumbing {
             queue: input.clone(),
             ledger: ledger.clone(),
@@ -617,7 +624,8 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
         while let Ok(Msg { value, .. }) = self.output.try_pop() {
             outputs.extend(value);
         }
-        self.report(received, outputs, 0)
+        let running = self.ledger.running.load(Acquire);
+        self.report(received, outputs, 0, running)
     }
 
     fn finish(&mut self) -> PipelineReport<O> {
@@ -633,11 +641,17 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
         }
         let workers = self.workers.get_mut().unwrap_or_else(|e| e.into_inner());
         let panicked = joined(workers.drain(..));
-        self.report(received, outputs, panicked)
+        self.report(received, outputs, panicked, 0)
     }
 
     /// The report, with the fates the stages recorded so far.
-    fn report(&self, received: u64, outputs: Vec<O>, workers_panicked: usize) -> PipelineReport<O> {
+    fn report(
+        &self,
+        received: u64,
+        outputs: Vec<O>,
+        workers_panicked: usize,
+        still_running: usize,
+    ) -> PipelineReport<O> {
         let fates = std::mem::take(&mut *self.ledger.fates.lock());
         let mut failed = fates.failed;
         failed.sort_by_key(|f| f.seq);
@@ -651,7 +665,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
             cancelled,
             lost: 0,
             workers_panicked,
-            still_running: self.ledger.running.load(Acquire),
+            still_running,
         };
         report.lost = report.sent.saturating_sub(report.ended());
         report
