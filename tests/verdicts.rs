@@ -872,3 +872,34 @@ fn a_false_positive_line_quotes_the_scenario_whose_verdict_is_the_cells() {
         lines[0]
     );
 }
+
+/// Two typed failures in a row: with `first_catch`, the cell ends at the first, and the second
+/// is `not run` with that reason, never a pass.
+struct TwoFailures;
+
+impl Subject for TwoFailures {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
+        ["first", "second"]
+            .into_iter()
+            .map(|name| {
+                Scenario::<R>::builder(name, || ())
+                    .thread(|_| fail(BugClass::LostItem, "gone"))
+                    .check(|_, _| Outcome::ok("unreachable"))
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_cell_that_ends_at_its_first_catch_says_why_the_rest_did_not_run() {
+    let all = Check::new().engines([EngineKind::Loom]).run(&TwoFailures);
+    assert!(all.iter().all(|r| r.verdict == Verdict::Caught));
+    let first = Check::new()
+        .engines([EngineKind::Loom])
+        .first_catch()
+        .run(&TwoFailures);
+    let r: Vec<_> = first.iter().collect();
+    assert_eq!(r[0].verdict, Verdict::Caught);
+    assert_eq!(r[1].verdict, Verdict::NotRun);
+    assert_eq!(r[1].note, "the cell ends at its first catch, in `first`");
+}

@@ -64,6 +64,7 @@ pub struct Check {
     engines: Vec<Engine>,
     opts: RunOptions,
     cell_time_limit: Option<Duration>,
+    first_catch: bool,
 }
 
 impl Default for Check {
@@ -89,6 +90,7 @@ impl Check {
             engines: EngineKind::ALL.map(Engine::default_for).to_vec(),
             opts: RunOptions::default(),
             cell_time_limit: None,
+            first_catch: false,
         }
     }
     /// Only these engines, in report order; an engine configured earlier keeps its configuration.
@@ -181,6 +183,14 @@ impl Check {
         self.cell_time_limit = Some(limit);
         self
     }
+    /// Ends a cell at its first catch: once a scenario has caught a bug, the subject's later
+    /// scenarios under that engine are not run, with the reason. For runs that only need to
+    /// know that an engine catches a racy subject (the deep loom run); the matrix runs every
+    /// scenario, to show which ones catch it.
+    pub fn first_catch(mut self) -> Check {
+        self.first_catch = true;
+        self
+    }
     /// What counterexample traces record (default: every runtime operation).
     pub fn traces(mut self, mode: TraceMode) -> Check {
         self.opts.traces = mode;
@@ -240,8 +250,20 @@ impl Check {
 
     fn cell(&self, engine: &Engine, built: &Built) -> Vec<EngineResult> {
         let start = Instant::now();
-        let mut out = Vec::new();
+        let mut out: Vec<EngineResult> = Vec::new();
         for i in 0..built.std.len() {
+            if let Some(first) = out.iter().find(|r| r.verdict == Verdict::Caught)
+                && self.first_catch
+            {
+                let mut r = EngineResult::not_run(
+                    engine.kind(),
+                    built.std[i].name(),
+                    format!("the cell ends at its first catch, in `{}`", first.scenario),
+                );
+                r.scenario_index = i;
+                out.push(r);
+                continue;
+            }
             let mut opts = self.opts.clone();
             let mut cell_cut = None;
             if let Some(cell) = self.cell_time_limit {
