@@ -49,7 +49,7 @@ struct Cli {
     cell_time_limit: Option<std::time::Duration>,
     /// loom's preemption bound: a number, or `unbounded`.
     #[arg(long, value_name = "N", global = true, value_parser = parse_bound)]
-    preemption_bound: Option<Option<usize>>,
+    preemption_bound: Option<PreemptionBound>,
     /// PCT's adaptive budget: run until this confidence (0-1) for bugs of depth <= --pct-depth.
     #[arg(long, value_name = "C", global = true, value_parser = parse_confidence)]
     pct_confidence: Option<f64>,
@@ -148,12 +148,17 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is out of range"))
 }
 
-fn parse_bound(s: &str) -> Result<Option<usize>, String> {
+/// `--preemption-bound`: a number, or `unbounded` (`None`). A newtype, because clap's derive
+/// reads a bare `Option<Option<_>>` as an optional value and panics on the parser's type.
+#[derive(Debug, Clone, Copy)]
+struct PreemptionBound(Option<usize>);
+
+fn parse_bound(s: &str) -> Result<PreemptionBound, String> {
     if s == "unbounded" {
-        return Ok(None);
+        return Ok(PreemptionBound(None));
     }
     s.parse()
-        .map(Some)
+        .map(|n| PreemptionBound(Some(n)))
         .map_err(|_| format!("`{s}` is not a preemption bound (a number, or `unbounded`)"))
 }
 
@@ -281,7 +286,7 @@ fn check(cli: &Cli) -> Result<(Vec<EngineKind>, Check), UsageError> {
     if let Some(n) = cli.runs {
         check = check.runs(usize::try_from(n).unwrap_or(usize::MAX));
     }
-    if let Some(b) = cli.preemption_bound {
+    if let Some(PreemptionBound(b)) = cli.preemption_bound {
         check = check.preemption_bound(b);
     }
     if let Some(c) = cli.pct_confidence {

@@ -22,6 +22,11 @@ fn bad_input_is_one_line_and_exit_2() {
         (&["--variant", "NoSuch"], "unknown variant `NoSuch`"),
         (&["--family", "nope"], "unknown family `nope`"),
         (&["--engine", "loomm"], "unknown engine `loomm`"),
+        (&["--jobs", "0"], "0 is not in 1..=256"),
+        (
+            &["--preemption-bound", "x"],
+            "`x` is not a preemption bound",
+        ),
         (&["replay", "garbage"], "corrupt replay string"),
         (
             &["replay", "counter/LoadStoreCounter/0/shuttle:zz"],
@@ -123,4 +128,32 @@ fn explore_shrinks_a_racy_queue_to_a_small_program() {
     assert_eq!(err.lines().count(), 1, "{err}");
     let (code, _, err) = racelab(&["explore", "MpmcRing", "--programs", "0"]);
     assert_eq!(code, 2, "{err}");
+}
+
+/// `--preemption-bound` takes a number or `unbounded`, and the bound reaches loom (it used to
+/// panic in the argument parser, whatever its value).
+#[test]
+fn the_preemption_bound_reaches_loom() {
+    let dir = std::env::temp_dir().join(format!("racelab-bound-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (bound, text) in [("1", "within 1 preemption"), ("unbounded", "exhaustive")] {
+        let json = dir.join(format!("{bound}.json"));
+        let (code, _, err) = racelab(&[
+            "--variant",
+            "AtomicCounter",
+            "--engine",
+            "loom",
+            "--preemption-bound",
+            bound,
+            "--no-progress",
+            "--json",
+            json.to_str().unwrap(),
+            "--md",
+            dir.join("r.md").to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{bound}: {err}");
+        let report = std::fs::read_to_string(&json).unwrap();
+        assert!(report.contains(text), "{bound}: {report}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
