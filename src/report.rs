@@ -169,33 +169,30 @@ impl Report {
         };
         let (stress, model): (Vec<usize>, Vec<usize>) =
             (0..cells.len()).partition(|&i| cells[i].1 == EngineKind::Stress);
-        let slots: Vec<std::sync::Mutex<Option<Row>>> =
-            cells.iter().map(|_| std::sync::Mutex::new(None)).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..jobs.clamp(1, model.len().max(1)) {
-                s.spawn(|| {
-                    while let Some(&i) =
-                        model.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                    {
-                        let row = run(i);
-                        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(row);
-                    }
-                });
-            }
-        });
-        for i in stress {
-            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(run(i));
-        }
-        Report {
-            rows: slots
-                .into_iter()
-                .map(|m| {
-                    m.into_inner()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .expect("every cell ran")
+        // Each job takes the next model cell until none is left, and hands back what it ran.
+        let mut rows: Vec<(usize, Row)> = std::thread::scope(|s| {
+            let jobs: Vec<_> = (0..jobs.clamp(1, model.len().max(1)))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut ran = Vec::new();
+                        while let Some(&i) =
+                            model.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                        {
+                            ran.push((i, run(i)));
+                        }
+                        ran
+                    })
                 })
-                .collect(),
+                .collect();
+            jobs.into_iter()
+                .flat_map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        rows.extend(stress.into_iter().map(|i| (i, run(i))));
+        rows.sort_by_key(|(i, _)| *i);
+        Report {
+            rows: rows.into_iter().map(|(_, row)| row).collect(),
             elapsed: start.elapsed(),
         }
     }

@@ -235,15 +235,15 @@ pub type RacyLiveCountPipeline<I, O = I, R = DefaultRuntime> = Staged<I, O, R, R
 /// Its twin is [`Pipeline`], which catches the panic and fails the one item.
 pub type PanicLosesItemPipeline<I, O = I, R = DefaultRuntime> = Staged<I, O, R, PANIC_LOSES_ITEM>;
 
-/// **Intentionally racy:** `join` returns once the input queue is empty, not once every item
-/// has finished, so outputs still in later stages miss the
-/// report and workers are still running when it is read. Python's `queue.join()` read as "the
-/// work is done" has this shape.
+/// **Intentionally racy:** `join` is the input queue's `join()`, and each worker calls
+/// `task_done` as soon as it takes an item: Python's `queue.join()` with the acknowledgement in
+/// the wrong place. It returns once every item has been taken, not finished, so outputs still
+/// in the stages miss the report, and workers are still running when it is read.
 ///
 /// ```text
-/// resize#1: pop item 0                          (the input is empty)
-/// T1:       join: input empty → report: outputs []     ← item 0 not yet resized
-/// upload#1: pop item 0 → output 1                      (after the report was made)
+/// resize#1: pop item 0; task_done               (every item taken)
+/// T1:       join: input joined → report: outputs []     ← item 0 not yet resized
+/// upload#1: pop item 0 → output 1                       (after the report was made)
 /// ```
 ///
 /// It reads no outputs while it waits, so when the last queue fills, a worker waits for room
