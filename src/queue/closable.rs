@@ -3,7 +3,7 @@
 //! ways to get close and join wrong.
 
 use super::{CapacityError, PopError, PushError, Queue, bounded::Buf};
-use crate::runtime::{AtomicBoolApi, CondvarApi, DefaultRuntime, MutexApi, Runtime};
+use crate::runtime::{AtomicBoolApi, CondvarApi, DefaultRuntime, MutexApi, MutexGuard, Runtime};
 use crate::runtime::{Deadline, wait_while};
 use crate::trace;
 use std::collections::VecDeque;
@@ -73,6 +73,36 @@ struct Tasks<T> {
     buf: Buf<T>,
     /// Items pushed and not yet acknowledged.
     unfinished: usize,
+    /// Threads asleep on `not_empty` and on `not_full`. A push or pop notifies only when
+    /// someone waits: std's futex condvar makes a system call on every notify, waiter or not,
+    /// which was most of a pipeline's per-item cost (`benches/pipeline.rs`).
+    pop_waiters: usize,
+    push_waiters: usize,
+}
+
+/// [`wait_while`], counting this thread in `waiters` of the state while it sleeps. The count
+/// is read and written under the queue's mutex, as the predicate is, so a notifier that finds
+/// it 0 has nobody to wake: a waiter counts itself before `wait` releases the mutex.
+fn wait_counted<'a, T: Send + 'static, R: Runtime>(
+    cv: &R::Condvar,
+    mut guard: MutexGuard<'a, R, Tasks<T>>,
+    deadline: &Deadline<R>,
+    mut blocked: impl FnMut(&mut Tasks<T>) -> bool,
+    waiters: fn(&mut Tasks<T>) -> &mut usize,
+) -> (MutexGuard<'a, R, Tasks<T>>, bool) {
+    loop {
+        if !blocked(&mut guard) {
+            return (guard, false);
+        }
+        *waiters(&mut guard) += 1;
+        let (g, timed_out) = deadline.wait(cv, guard);
+        guard = g;
+        *waiters(&mut guard) -= 1;
+        if timed_out {
+            let still = blocked(&mut guard);
+            return (guard, still);
+        }
+    }
 }
 
 /// The pipeline article's closable queue, optionally bounded: one mutex; `not_empty`,
@@ -102,6 +132,8 @@ impl<T: Send + 'static, R: Runtime> ClosableQueue<T, R> {
                     closed: false,
                 },
                 unfinished: 0,
+                pop_waiters: 0,
+                push_waiters: 0,
             }),
             not_empty: CondvarApi::new(),
             not_full: CondvarApi::new(),
@@ -155,14 +187,18 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for ClosableQueue<T, R> {
         }
         g.buf.items.push_back(item);
         g.unfinished += 1;
-        self.not_empty.notify_one();
+        if g.pop_waiters > 0 {
+            self.not_empty.notify_one();
+        }
         Ok(())
     }
     fn try_pop(&self) -> Result<T, PopError> {
         let mut g = self.state.lock();
         match g.buf.items.pop_front() {
             Some(item) => {
-                self.not_full.notify_one();
+                if g.push_waiters > 0 {
+                    self.not_full.notify_one();
+                }
                 Ok(item)
             }
             None if g.buf.closed => Err(PopError::Closed),
@@ -171,11 +207,12 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for ClosableQueue<T, R> {
     }
     fn push_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PushError<T>> {
         let deadline = Deadline::<R>::from_timeout(timeout);
-        let (mut g, timed_out) = wait_while(
+        let (mut g, timed_out) = wait_counted(
             &self.not_full,
             self.state.lock(),
             &deadline,
             |s: &mut Tasks<T>| !s.buf.closed && self.full(s.buf.items.len()),
+            |s| &mut s.push_waiters,
         );
         if timed_out {
             return Err(PushError::Timeout(item));
@@ -187,16 +224,19 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for ClosableQueue<T, R> {
         g.buf.items.push_back(item);
         g.unfinished += 1;
         trace::event(|| "push".into());
-        self.not_empty.notify_one();
+        if g.pop_waiters > 0 {
+            self.not_empty.notify_one();
+        }
         Ok(())
     }
     fn pop_timeout(&self, timeout: Option<Duration>) -> Result<T, PopError> {
         let deadline = Deadline::<R>::from_timeout(timeout);
-        let (mut g, timed_out) = wait_while(
+        let (mut g, timed_out) = wait_counted(
             &self.not_empty,
             self.state.lock(),
             &deadline,
             |s: &mut Tasks<T>| !s.buf.closed && s.buf.items.is_empty(),
+            |s| &mut s.pop_waiters,
         );
         if timed_out {
             return Err(PopError::Timeout);
@@ -204,7 +244,9 @@ impl<T: Send + 'static, R: Runtime> Queue<T> for ClosableQueue<T, R> {
         match g.buf.items.pop_front() {
             Some(item) => {
                 trace::event(|| "pop".into());
-                self.not_full.notify_one();
+                if g.push_waiters > 0 {
+                    self.not_full.notify_one();
+                }
                 Ok(item)
             }
             None => {
