@@ -2,7 +2,8 @@
 //!
 //! A pipeline is a chain of stages, each a fixed set of workers (the article's "fan-out on
 //! demand": a few workers fed through a queue, not a thread per item), joined by bounded
-//! [`ClosableQueue`]s:
+//! queues: the article's [`ClosableQueue`](crate::queue::ClosableQueue) unless another family
+//! is chosen ([`PipelineBuilder::queues`], [`StageQueues`]):
 //!
 //! ```
 //! use racelab::pipeline::Pipeline;
@@ -46,13 +47,15 @@
 //! [`CyclicBackpressurePipeline`]) are this pipeline with one bug each, selected by a const
 //! parameter; their scenarios are in [`Pipelines`].
 
+mod queues;
 mod scenarios;
 mod stage;
 
-pub use self::scenarios::Pipelines;
+pub use self::queues::{Bounded, Channels, Closable, Rings, StageQueues};
+pub use self::scenarios::{Pipelines, PipelinesOn};
 
 use self::stage::{Ledger, Msg, Stage, StageFn};
-use crate::queue::{ClosableQueue, PopError, Queue, TaskQueue};
+use crate::queue::{PopError, Queue};
 use crate::runtime::{
     ArcApi, AtomicBoolApi, AtomicIntApi, DefaultRuntime, JoinApi, MutexApi, Runtime,
 };
@@ -93,6 +96,10 @@ pub enum PipelineError {
     ZeroCapacity,
     /// No stage was added.
     NoStages,
+    /// The queue family cannot make a queue of this capacity (or on this runtime).
+    Queue(String),
+    /// [`PipelineBuilder::queues`] was called after a stage was added.
+    QueuesAfterStages,
 }
 
 impl fmt::Display for PipelineError {
@@ -105,6 +112,10 @@ impl fmt::Display for PipelineError {
                 write!(f, "pipeline queues need a capacity of at least 1, got 0")
             }
             PipelineError::NoStages => write!(f, "a pipeline needs at least one stage"),
+            PipelineError::Queue(e) => write!(f, "the pipeline's queues: {e}"),
+            PipelineError::QueuesAfterStages => {
+                write!(f, "choose the queues before the first stage")
+            }
         }
     }
 }
@@ -165,15 +176,15 @@ impl<O> PipelineReport<O> {
 
 /// The plumbing a stage is built on: the queue before it, the ledger, the capacity, and the
 /// workers spawned so far.
-struct Plumbing<T: Send + 'static, R: Runtime> {
-    queue: R::Arc<ClosableQueue<Msg<T>, R>>,
+struct Plumbing<T: Send + 'static, R: Runtime, Q: StageQueues> {
+    queue: R::Arc<Q::Of<Msg<T>, R>>,
     ledger: R::Arc<Ledger<R>>,
     capacity: usize,
     workers: Vec<R::JoinHandle<()>>,
 }
 
 /// Builds every stage from the pipeline's input queue: the plumbing after the last stage.
-type BuildFn<I, O, R> = Box<dyn FnOnce(Plumbing<I, R>) -> Plumbing<O, R> + Send>;
+type BuildFn<I, O, R, Q> = Box<dyn FnOnce(Plumbing<I, R, Q>) -> Plumbing<O, R, Q> + Send>;
 
 /// Builds a pipeline from items `I` to outputs `O` (see the [module docs](self)); `BUG` selects
 /// a racy twin.
@@ -182,8 +193,9 @@ pub struct PipelineBuilder<
     O: Send + 'static,
     R: Runtime = DefaultRuntime,
     const BUG: Bug = CORRECT,
+    Q: StageQueues = Closable,
 > {
-    build: BuildFn<I, O, R>,
+    build: BuildFn<I, O, R, Q>,
     stages: usize,
     /// Workers of every stage so far.
     workers: usize,
@@ -192,8 +204,9 @@ pub struct PipelineBuilder<
     error: Option<PipelineError>,
 }
 
-/// The correct pipeline, from items `I` to outputs `O`: its handle once started.
-pub type Pipeline<I, O = I, R = DefaultRuntime> = Staged<I, O, R, CORRECT>;
+/// The correct pipeline, from items `I` to outputs `O`: its handle once started. Its stages are
+/// joined by queues of family `Q` ([`PipelineBuilder::queues`]).
+pub type Pipeline<I, O = I, R = DefaultRuntime, Q = Closable> = Staged<I, O, R, CORRECT, Q>;
 
 /// **Intentionally racy:** every worker of a stage closes the next queue when its own input
 /// runs dry, instead of the last one out. A sibling still working on an item then finds the
@@ -283,9 +296,9 @@ pub type CancelLeaksWorkerPipeline<I, O = I, R = DefaultRuntime> =
 pub type CyclicBackpressurePipeline<I, O = I, R = DefaultRuntime> =
     Staged<I, O, R, CYCLIC_BACKPRESSURE>;
 
-impl<I: Send + 'static, R: Runtime, const BUG: Bug> Staged<I, I, R, BUG> {
+impl<I: Send + 'static, R: Runtime, const BUG: Bug, Q: StageQueues> Staged<I, I, R, BUG, Q> {
     /// A builder with no stage yet.
-    pub fn builder() -> PipelineBuilder<I, I, R, BUG> {
+    pub fn builder() -> PipelineBuilder<I, I, R, BUG, Q> {
         PipelineBuilder {
             build: Box::new(|p| p),
             stages: 0,
@@ -297,12 +310,39 @@ impl<I: Send + 'static, R: Runtime, const BUG: Bug> Staged<I, I, R, BUG> {
     }
 }
 
-impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
-    PipelineBuilder<I, O, R, BUG>
+impl<I: Send + 'static, R: Runtime, const BUG: Bug, Q: StageQueues>
+    PipelineBuilder<I, I, R, BUG, Q>
+{
+    /// Joins the stages with queues of family `Q2` instead of the default [`Closable`]:
+    /// [`Bounded`], [`Rings`], [`Channels`] or a [family of your own](StageQueues). Call it
+    /// before the first stage; after one, [`start`](Self::start) fails with
+    /// [`PipelineError::QueuesAfterStages`].
+    pub fn queues<Q2: StageQueues>(self) -> PipelineBuilder<I, I, R, BUG, Q2> {
+        let error = self
+            .error
+            .or((self.stages > 0).then_some(PipelineError::QueuesAfterStages));
+        PipelineBuilder {
+            build: Box::new(|p| p),
+            stages: self.stages,
+            workers: self.workers,
+            capacity: self.capacity,
+            ordered: self.ordered,
+            error,
+        }
+    }
+}
+
+impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug, Q: StageQueues>
+    PipelineBuilder<I, O, R, BUG, Q>
 {
     /// Adds a stage of `workers` threads (named `name#1`, `name#2`, … in traces) applying `f`
     /// to each item. `Err(e)` or a panic fails the item, with `name` and the message.
-    pub fn stage<U, E, F>(self, name: &str, workers: usize, f: F) -> PipelineBuilder<I, U, R, BUG>
+    pub fn stage<U, E, F>(
+        self,
+        name: &str,
+        workers: usize,
+        f: F,
+    ) -> PipelineBuilder<I, U, R, BUG, Q>
     where
         U: Send + 'static,
         E: fmt::Display,
@@ -328,7 +368,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
         workers: usize,
         retries: u32,
         f: F,
-    ) -> PipelineBuilder<I, U, R, BUG>
+    ) -> PipelineBuilder<I, U, R, BUG, Q>
     where
         O: Clone,
         U: Send + 'static,
@@ -349,7 +389,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
         workers: usize,
         retries: u32,
         f: StageFn<O, U>,
-    ) -> PipelineBuilder<I, U, R, BUG> {
+    ) -> PipelineBuilder<I, U, R, BUG, Q> {
         let mut error = self.error;
         if workers == 0 && error.is_none() {
             error = Some(PipelineError::NoWorkers {
@@ -357,11 +397,13 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
             });
         }
         let name = name.to_string();
+        let first = self.stages == 0;
         let before = self.build;
-        let build: BuildFn<I, U, R> = Box::new(move |p| {
+        let build: BuildFn<I, U, R, Q> = Box::new(move |p| {
             let p = before(p);
             let output = R::Arc::new(
-                ClosableQueue::with_capacity(Some(p.capacity)).expect("capacity checked at start"),
+                <Q::Of<Msg<U>, R>>::with_capacity(Some(p.capacity))
+                    .expect("capacity checked at start"),
             );
             let stage = R::Arc::new(Stage {
                 name,
@@ -371,9 +413,10 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
                 output: output.clone(),
                 ledger: p.ledger.clone(),
                 live: AtomicIntApi::new(workers),
+                first,
             });
             let mut all = p.workers;
-            all.extend(stage::spawn::<O, U, R, BUG>(stage, workers));
+            all.extend(stage::spawn::<O, U, R, Q, BUG>(stage, workers));
             Plumbing {
                 queue: output,
                 ledger: p.ledger,
@@ -408,7 +451,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
     ///
     /// # Errors
     /// A stage with 0 workers, capacity 0, or no stage.
-    pub fn start(self) -> Result<Staged<I, O, R, BUG>, PipelineError> {
+    pub fn start(self) -> Result<Staged<I, O, R, BUG, Q>, PipelineError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -418,8 +461,11 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
         if self.stages == 0 {
             return Err(PipelineError::NoStages);
         }
+        // Every queue of the family is made at this capacity: one refused here is an error,
+        // and the stages' own are then made with it.
         let input = R::Arc::new(
-            ClosableQueue::with_capacity(Some(self.capacity)).expect("capacity checked above"),
+            <Q::Of<Msg<I>, R>>::with_capacity(Some(self.capacity))
+                .map_err(|e| PipelineError::Queue(e.to_string()))?,
         );
         let ledger = R::Arc::new(Ledger::new(self.workers));
         let built = (self.build)(Plumbing {
@@ -458,11 +504,21 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>
             R::spawn_named("feed", move || {
                 // Closes the input however the feeder ends, a panicking iterator included, so
                 // the reader below is never left waiting for an input that will not close.
-                struct CloseOnExit<'a, I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug>(
-                    &'a Staged<I, O, R, BUG>,
-                );
-                impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Drop
-                    for CloseOnExit<'_, I, O, R, BUG>
+                struct CloseOnExit<
+                    'a,
+                    I: Send + 'static,
+                    O: Send + 'static,
+                    R: Runtime,
+                    const BUG: Bug,
+                    Q: StageQueues,
+                >(&'a Staged<I, O, R, BUG, Q>);
+                impl<
+                    I: Send + 'static,
+                    O: Send + 'static,
+                    R: Runtime,
+                    const BUG: Bug,
+                    Q: StageQueues,
+                > Drop for CloseOnExit<'_, I, O, R, BUG, Q>
                 {
                     fn drop(&mut self) {
                         self.0.close();
@@ -511,9 +567,10 @@ pub struct Staged<
     O: Send + 'static,
     R: Runtime = DefaultRuntime,
     const BUG: Bug = CORRECT,
+    Q: StageQueues = Closable,
 > {
-    input: R::Arc<ClosableQueue<Msg<I>, R>>,
-    output: R::Arc<ClosableQueue<Msg<O>, R>>,
+    input: R::Arc<Q::Of<Msg<I>, R>>,
+    output: R::Arc<Q::Of<Msg<O>, R>>,
     ledger: R::Arc<Ledger<R>>,
     /// Touched only by `join` and `drop` (through `&mut self`, so never locked): the mutex only
     /// makes the handle `Sync`, which a join handle is not.
@@ -522,7 +579,9 @@ pub struct Staged<
     sink: R::Mutex<Sink<O>>,
 }
 
-impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I, O, R, BUG> {
+impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug, Q: StageQueues>
+    Staged<I, O, R, BUG, Q>
+{
     /// Sends an item in, waiting while the first queue is full.
     ///
     /// # Errors
@@ -536,9 +595,16 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
             return Err(item);
         }
         let seq = self.sent.fetch_add(1, Relaxed);
+        if BUG == JOIN_BEFORE_DRAIN {
+            // Counted before the push, so a worker's take can never come first.
+            self.ledger.put();
+        }
         match self.input.push(Msg::new(seq, Some(item))) {
             Ok(()) => Ok(()),
             Err(e) => {
+                if BUG == JOIN_BEFORE_DRAIN {
+                    self.ledger.taken();
+                }
                 self.sent.fetch_sub(1, Relaxed);
                 Err(e.into_inner().value.expect("an item sent has a value"))
             }
@@ -619,7 +685,7 @@ impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Staged<I,
         let received = self.sink.lock().received;
         // Python's `queue.join()`, with each worker's `task_done` right after its `pop`: it
         // returns once every item has been taken, not finished.
-        self.input.join();
+        self.ledger.wait_all_taken();
         let mut outputs = Vec::new();
         while let Ok(Msg { value, .. }) = self.output.try_pop() {
             outputs.extend(value);
@@ -692,8 +758,8 @@ fn joined<H: JoinApi<()>>(workers: impl Iterator<Item = H>) -> usize {
 /// cancelled), drains it and joins its workers, so no thread outlives it. While the thread is
 /// unwinding from a panic it does nothing: waiting for workers then could only hang or panic
 /// again (and abort); the workers are left to the queues' owners.
-impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug> Drop
-    for Staged<I, O, R, BUG>
+impl<I: Send + 'static, O: Send + 'static, R: Runtime, const BUG: Bug, Q: StageQueues> Drop
+    for Staged<I, O, R, BUG, Q>
 {
     fn drop(&mut self) {
         if std::thread::panicking() {

@@ -3,9 +3,10 @@
 //! three workers). The join runs in the scenario thread, not in a teardown: the stress engine's
 //! watchdog watches scenario threads, so a racy twin's hanging join is caught there, not hung.
 
-use super::{Bug, PipelineReport, Staged};
+use super::{Bug, CORRECT, Closable, PipelineReport, StageQueues, Staged};
 use crate::runtime::Runtime;
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
+use std::marker::PhantomData;
 
 /// The scenarios of the pipeline with bug `BUG` (0: the correct one).
 ///
@@ -25,7 +26,7 @@ use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 pub struct Pipelines<const BUG: Bug>;
 
 /// The pipeline of the scenarios: `u64` items through stages of `u64`.
-type P<R, const BUG: Bug> = Staged<u64, u64, R, BUG>;
+type P<R, const BUG: Bug, Q> = Staged<u64, u64, R, BUG, Q>;
 
 /// The first stage's function: times ten, panicking on 1 in the panic scenario.
 fn resize(panics_on_one: bool) -> impl Fn(u64) -> Result<u64, String> + Send + Sync + 'static {
@@ -43,8 +44,8 @@ fn upload(x: u64) -> Result<u64, String> {
 }
 
 /// A two-stage pipeline: `resize` on two workers, `upload` on one; queues of capacity 1.
-fn two_stages<R: Runtime, const BUG: Bug>() -> P<R, BUG> {
-    P::<R, BUG>::builder()
+fn two_stages<R: Runtime, const BUG: Bug, Q: StageQueues>() -> P<R, BUG, Q> {
+    P::<R, BUG, Q>::builder()
         .capacity(1)
         .stage("resize", 2, resize(false))
         .stage("upload", 1, upload)
@@ -54,8 +55,11 @@ fn two_stages<R: Runtime, const BUG: Bug>() -> P<R, BUG> {
 
 /// One stage, `resize` on two workers (panicking on item 1 if asked); queues of capacity 1;
 /// outputs in input order if `ordered`.
-fn one_stage<R: Runtime, const BUG: Bug>(panics_on_one: bool, ordered: bool) -> P<R, BUG> {
-    P::<R, BUG>::builder()
+fn one_stage<R: Runtime, const BUG: Bug, Q: StageQueues>(
+    panics_on_one: bool,
+    ordered: bool,
+) -> P<R, BUG, Q> {
+    P::<R, BUG, Q>::builder()
         .capacity(1)
         .ordered(ordered)
         .stage("resize", 2, resize(panics_on_one))
@@ -65,9 +69,9 @@ fn one_stage<R: Runtime, const BUG: Bug>(panics_on_one: bool, ordered: bool) -> 
 
 /// One retrying stage (one retry) of one worker, times ten, failing item 0's first try; queues
 /// of capacity 1.
-fn retrying<R: Runtime, const BUG: Bug>() -> P<R, BUG> {
+fn retrying<R: Runtime, const BUG: Bug, Q: StageQueues>() -> P<R, BUG, Q> {
     let failed_once = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    P::<R, BUG>::builder()
+    P::<R, BUG, Q>::builder()
         .capacity(1)
         .retrying_stage("flaky", 1, 1, move |x: u64| {
             // Item 0 fails once (state of this one worker, so a std atomic is enough).
@@ -81,7 +85,11 @@ fn retrying<R: Runtime, const BUG: Bug>() -> P<R, BUG> {
 }
 
 /// Sends `0..n` into `p`, closes (or cancels), and joins it.
-fn send<R: Runtime, const BUG: Bug>(p: P<R, BUG>, n: u64, cancel: bool) -> PipelineReport<u64> {
+fn send<R: Runtime, const BUG: Bug, Q: StageQueues>(
+    p: P<R, BUG, Q>,
+    n: u64,
+    cancel: bool,
+) -> PipelineReport<u64> {
     for x in 0..n {
         if p.send(x).is_err() {
             break;
@@ -133,97 +141,121 @@ fn accounting(r: &PipelineReport<u64>) -> Option<Outcome> {
     })
 }
 
+/// The correct pipeline's scenarios ([`Pipelines`]), with its stages joined by queues of
+/// family `Q` ([`StageQueues`]): how a queue of your own is checked as a pipeline's plumbing.
+/// The family must be model-checkable to run under loom and shuttle: racelab's [`Channels`]
+/// wraps crossbeam, whose atomics the checkers cannot see, and refuses their runtimes (the
+/// pipeline then fails to start, an `error` of the run), so check it with the stress engine
+/// alone.
+///
+/// [`Channels`]: super::Channels
+pub struct PipelinesOn<Q: StageQueues>(PhantomData<fn() -> Q>);
+
+impl<Q: StageQueues> Default for PipelinesOn<Q> {
+    fn default() -> Self {
+        PipelinesOn(PhantomData)
+    }
+}
+
+impl<Q: StageQueues> Subject for PipelinesOn<Q> {
+    fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
+        scenarios::<R, CORRECT, Q>()
+    }
+}
+
 impl<const BUG: Bug> Subject for Pipelines<BUG> {
     fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
-        vec![
-            Scenario::<R>::builder("2 resize workers, 1 upload, close", || ())
-                .observing::<PipelineReport<u64>>()
-                .thread(|_| send(two_stages::<R, BUG>(), 1, false))
-                .check(|_, seen| {
-                    let r = &seen[0];
-                    if let Some(bad) = accounting(r) {
-                        return bad;
-                    }
-                    if r.outputs == [1] {
-                        Outcome::ok("delivered")
-                    } else {
-                        Outcome::forbidden(BugClass::LostItem, format!("outputs {:?}", r.outputs))
-                    }
-                })
-                .spawns(3),
-            Scenario::<R>::builder("a panicking item fails alone, 2 workers", || ())
-                .observing::<PipelineReport<u64>>()
-                .thread(|_| send(one_stage::<R, BUG>(true, false), 2, false))
-                .check(|_, seen| {
-                    let r = &seen[0];
-                    if let Some(bad) = accounting(r) {
-                        return bad;
-                    }
-                    let failed_alone = r.outputs == [0]
-                        && r.failed.len() == 1
-                        && r.failed[0].seq == 1
-                        && r.failed[0].stage == "resize"
-                        && r.failed[0].message == "panicked: cannot resize item 1";
-                    if failed_alone {
-                        Outcome::ok("item 1 failed, item 0 delivered")
-                    } else {
-                        Outcome::forbidden(
-                            BugClass::LostItem,
-                            format!("outputs {:?}, failed {:?}", r.outputs, r.failed),
-                        )
-                    }
-                })
-                .spawns(2),
-            Scenario::<R>::builder("cancel while sending", || ())
-                .observing::<PipelineReport<u64>>()
-                .thread(|_| send(one_stage::<R, BUG>(false, false), 1, true))
-                .check(|_, seen| match accounting(&seen[0]) {
-                    Some(bad) => bad,
-                    None => Outcome::ok(format!(
-                        "{} delivered, {} cancelled",
-                        seen[0].outputs.len(),
-                        seen[0].cancelled.len()
-                    )),
-                })
-                .spawns(2),
-            Scenario::<R>::builder("ordered outputs", || ())
-                .observing::<PipelineReport<u64>>()
-                .thread(|_| send(one_stage::<R, BUG>(false, true), 2, false))
-                .check(|_, seen| {
-                    let r = &seen[0];
-                    if let Some(bad) = accounting(r) {
-                        return bad;
-                    }
-                    if r.outputs == [0, 10] {
-                        Outcome::ok("in order")
-                    } else {
-                        Outcome::forbidden(
-                            BugClass::OrderViolation,
-                            format!("outputs {:?}", r.outputs),
-                        )
-                    }
-                })
-                .spawns(2),
-            Scenario::<R>::builder("a failing item retried, 1 worker", || ())
-                .observing::<PipelineReport<u64>>()
-                .thread(|_| send(retrying::<R, BUG>(), 3, false))
-                .check(|_, seen| {
-                    let r = &seen[0];
-                    if let Some(bad) = accounting(r) {
-                        return bad;
-                    }
-                    let mut out = r.outputs.clone();
-                    out.sort_unstable();
-                    if out == [0, 10, 20] && r.failed.is_empty() {
-                        Outcome::ok("item 0 retried, all delivered")
-                    } else {
-                        Outcome::forbidden(
-                            BugClass::LostItem,
-                            format!("outputs {:?}, failed {:?}", r.outputs, r.failed),
-                        )
-                    }
-                })
-                .spawns(1),
-        ]
+        scenarios::<R, BUG, Closable>()
     }
+}
+
+/// The scenarios of the pipeline with bug `BUG`, over queues of family `Q`.
+fn scenarios<R: Runtime, const BUG: Bug, Q: StageQueues>() -> Vec<Scenario<R>> {
+    vec![
+        Scenario::<R>::builder("2 resize workers, 1 upload, close", || ())
+            .observing::<PipelineReport<u64>>()
+            .thread(|_| send(two_stages::<R, BUG, Q>(), 1, false))
+            .check(|_, seen| {
+                let r = &seen[0];
+                if let Some(bad) = accounting(r) {
+                    return bad;
+                }
+                if r.outputs == [1] {
+                    Outcome::ok("delivered")
+                } else {
+                    Outcome::forbidden(BugClass::LostItem, format!("outputs {:?}", r.outputs))
+                }
+            })
+            .spawns(3),
+        Scenario::<R>::builder("a panicking item fails alone, 2 workers", || ())
+            .observing::<PipelineReport<u64>>()
+            .thread(|_| send(one_stage::<R, BUG, Q>(true, false), 2, false))
+            .check(|_, seen| {
+                let r = &seen[0];
+                if let Some(bad) = accounting(r) {
+                    return bad;
+                }
+                let failed_alone = r.outputs == [0]
+                    && r.failed.len() == 1
+                    && r.failed[0].seq == 1
+                    && r.failed[0].stage == "resize"
+                    && r.failed[0].message == "panicked: cannot resize item 1";
+                if failed_alone {
+                    Outcome::ok("item 1 failed, item 0 delivered")
+                } else {
+                    Outcome::forbidden(
+                        BugClass::LostItem,
+                        format!("outputs {:?}, failed {:?}", r.outputs, r.failed),
+                    )
+                }
+            })
+            .spawns(2),
+        Scenario::<R>::builder("cancel while sending", || ())
+            .observing::<PipelineReport<u64>>()
+            .thread(|_| send(one_stage::<R, BUG, Q>(false, false), 1, true))
+            .check(|_, seen| match accounting(&seen[0]) {
+                Some(bad) => bad,
+                None => Outcome::ok(format!(
+                    "{} delivered, {} cancelled",
+                    seen[0].outputs.len(),
+                    seen[0].cancelled.len()
+                )),
+            })
+            .spawns(2),
+        Scenario::<R>::builder("ordered outputs", || ())
+            .observing::<PipelineReport<u64>>()
+            .thread(|_| send(one_stage::<R, BUG, Q>(false, true), 2, false))
+            .check(|_, seen| {
+                let r = &seen[0];
+                if let Some(bad) = accounting(r) {
+                    return bad;
+                }
+                if r.outputs == [0, 10] {
+                    Outcome::ok("in order")
+                } else {
+                    Outcome::forbidden(BugClass::OrderViolation, format!("outputs {:?}", r.outputs))
+                }
+            })
+            .spawns(2),
+        Scenario::<R>::builder("a failing item retried, 1 worker", || ())
+            .observing::<PipelineReport<u64>>()
+            .thread(|_| send(retrying::<R, BUG, Q>(), 3, false))
+            .check(|_, seen| {
+                let r = &seen[0];
+                if let Some(bad) = accounting(r) {
+                    return bad;
+                }
+                let mut out = r.outputs.clone();
+                out.sort_unstable();
+                if out == [0, 10, 20] && r.failed.is_empty() {
+                    Outcome::ok("item 0 retried, all delivered")
+                } else {
+                    Outcome::forbidden(
+                        BugClass::LostItem,
+                        format!("outputs {:?}, failed {:?}", r.outputs, r.failed),
+                    )
+                }
+            })
+            .spawns(1),
+    ]
 }

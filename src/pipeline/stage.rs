@@ -2,12 +2,15 @@
 //! or was cancelled. The racy twins differ from the correct pipeline only here and in the
 //! handle's `cancel` and `join`.
 
+use super::StageQueues;
 use super::{
     Bug, CANCEL_LEAKS_WORKER, CYCLIC_BACKPRESSURE, EACH_WORKER_CLOSES, Failed, JOIN_BEFORE_DRAIN,
     PANIC_LOSES_ITEM, RACY_LIVE_COUNT,
 };
-use crate::queue::{ClosableQueue, Queue, TaskQueue};
-use crate::runtime::{AtomicBoolApi, AtomicIntApi, MutexApi, Runtime, model};
+use crate::queue::Queue;
+use crate::runtime::{
+    AtomicBoolApi, AtomicIntApi, CondvarApi, Deadline, MutexApi, Runtime, model, wait_while,
+};
 use crate::trace;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Release, SeqCst};
 
@@ -38,11 +41,17 @@ pub(crate) type StageFn<T, U> = Box<dyn Fn(T) -> Result<U, (String, Option<T>)> 
 
 /// What every stage records: failures, cancellations, whether the pipeline was cancelled, and
 /// (for [`JoinBeforeDrainPipeline`](super::JoinBeforeDrainPipeline), whose join does not join
-/// them) how many worker threads are still running.
+/// them) how many worker threads are still running and how many items put on the first
+/// stage's input are not yet taken.
 pub(crate) struct Ledger<R: Runtime> {
     pub(crate) cancelled: R::AtomicBool,
     pub(crate) fates: R::Mutex<Fates>,
     pub(crate) running: R::AtomicUsize,
+    /// Python's `unfinished_tasks` with `task_done` right after `get`: items put on the first
+    /// stage's input and not yet taken. Only the early-join twin counts them, so the queue can
+    /// be any [`Queue`], not one with `task_done` and `join`.
+    untaken: R::Mutex<usize>,
+    all_taken: R::Condvar,
 }
 
 /// The items that did not become outputs.
@@ -60,24 +69,48 @@ impl<R: Runtime> Ledger<R> {
             cancelled: AtomicBoolApi::new(false),
             fates: MutexApi::new(Fates::default()),
             running: AtomicIntApi::new(workers),
+            untaken: MutexApi::new(0),
+            all_taken: CondvarApi::new(),
         }
+    }
+
+    /// An item is about to be put on the first stage's input (the early-join twin only).
+    pub(crate) fn put(&self) {
+        *self.untaken.lock() += 1;
+    }
+
+    /// An item put was taken, or its put was refused (the early-join twin only).
+    pub(crate) fn taken(&self) {
+        let mut n = self.untaken.lock();
+        *n -= 1;
+        if *n == 0 {
+            self.all_taken.notify_all();
+        }
+    }
+
+    /// Waits until every item put has been taken: the early-join twin's `join`.
+    pub(crate) fn wait_all_taken(&self) {
+        let never = Deadline::<R>::from_timeout(None);
+        let _ = wait_while(&self.all_taken, self.untaken.lock(), &never, |n| *n > 0);
     }
 }
 
 /// A stage's shared parts: its name, function, queues, how many times it retries a failed
 /// item, and how many of its workers are still running (the last one to leave closes
 /// `output`).
-pub(crate) struct Stage<T: Send + 'static, U: Send + 'static, R: Runtime> {
+pub(crate) struct Stage<T: Send + 'static, U: Send + 'static, R: Runtime, Q: StageQueues> {
     pub(crate) name: String,
     pub(crate) f: StageFn<T, U>,
     pub(crate) retries: u32,
-    pub(crate) input: R::Arc<ClosableQueue<Msg<T>, R>>,
-    pub(crate) output: R::Arc<ClosableQueue<Msg<U>, R>>,
+    pub(crate) input: R::Arc<Q::Of<Msg<T>, R>>,
+    pub(crate) output: R::Arc<Q::Of<Msg<U>, R>>,
     pub(crate) ledger: R::Arc<Ledger<R>>,
     pub(crate) live: R::AtomicUsize,
+    /// Whether this is the first stage (whose input the early-join twin's join waits on).
+    pub(crate) first: bool,
 }
 
-impl<T: Send + 'static, U: Send + 'static, R: Runtime> Stage<T, U, R> {
+impl<T: Send + 'static, U: Send + 'static, R: Runtime, Q: StageQueues> Stage<T, U, R, Q> {
     /// Records item `seq` as failed in this stage.
     fn fail(&self, seq: u64, message: String) {
         self.ledger.fates.lock().failed.push(Failed {
@@ -94,8 +127,14 @@ impl<T: Send + 'static, U: Send + 'static, R: Runtime> Stage<T, U, R> {
 }
 
 /// Spawns `workers` threads named after the stage, each running [`work`].
-pub(crate) fn spawn<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
-    stage: R::Arc<Stage<T, U, R>>,
+pub(crate) fn spawn<
+    T: Send + 'static,
+    U: Send + 'static,
+    R: Runtime,
+    Q: StageQueues,
+    const BUG: Bug,
+>(
+    stage: R::Arc<Stage<T, U, R, Q>>,
     workers: usize,
 ) -> Vec<R::JoinHandle<()>> {
     (0..workers)
@@ -106,7 +145,7 @@ pub(crate) fn spawn<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG:
                 // joins every worker before it reports, and the checkers would interleave the
                 // count's decrements for nothing (a quarter more loom executions).
                 let _running = (BUG == JOIN_BEFORE_DRAIN).then(|| Running(&stage.ledger));
-                work::<T, U, R, BUG>(&stage)
+                work::<T, U, R, Q, BUG>(&stage)
             })
         })
         .collect()
@@ -124,7 +163,9 @@ impl<R: Runtime> Drop for Running<'_, R> {
 /// A worker: pops until its input is closed and drained, applies the stage to each item (or
 /// passes a marker on, or cancels), pushes the result on; the last worker out closes the next
 /// queue.
-fn work<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(s: &Stage<T, U, R>) {
+fn work<T: Send + 'static, U: Send + 'static, R: Runtime, Q: StageQueues, const BUG: Bug>(
+    s: &Stage<T, U, R, Q>,
+) {
     loop {
         if BUG == CANCEL_LEAKS_WORKER && s.ledger.cancelled.load(Acquire) {
             // The twin's cancel only sets the flag, which a worker reads between items: one
@@ -134,16 +175,16 @@ fn work<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(s: &St
                 if value.is_some() {
                     s.cancel(seq);
                 }
-                pass_on::<T, U, R, BUG>(s, Msg::new(seq, None));
+                pass_on::<T, U, R, Q, BUG>(s, Msg::new(seq, None));
             }
             break;
         }
         let Ok(Msg { seq, value, tries }) = s.input.pop() else {
             break;
         };
-        if BUG == JOIN_BEFORE_DRAIN {
+        if BUG == JOIN_BEFORE_DRAIN && s.first {
             // The bug, with the twin's join: the item is acknowledged as taken, not as done.
-            let _ = s.input.task_done();
+            s.ledger.taken();
         }
         let out = match value {
             None => None,
@@ -151,12 +192,12 @@ fn work<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(s: &St
                 s.cancel(seq);
                 None
             }
-            Some(v) => match apply::<T, U, R, BUG>(s, seq, v, tries) {
+            Some(v) => match apply::<T, U, R, Q, BUG>(s, seq, v, tries) {
                 Applied::Done(out) => out,
                 Applied::Requeued => continue,
             },
         };
-        pass_on::<T, U, R, BUG>(s, Msg::new(seq, out));
+        pass_on::<T, U, R, Q, BUG>(s, Msg::new(seq, out));
     }
     if BUG == EACH_WORKER_CLOSES {
         // The bug: this worker's input ran dry, so it closes the next queue, though a sibling
@@ -165,12 +206,12 @@ fn work<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(s: &St
         s.output.close();
         return;
     }
-    leave::<T, U, R, BUG>(s);
+    leave::<T, U, R, Q, BUG>(s);
 }
 
 /// Pushes a result (or a marker) to the next stage.
-fn pass_on<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
-    s: &Stage<T, U, R>,
+fn pass_on<T: Send + 'static, U: Send + 'static, R: Runtime, Q: StageQueues, const BUG: Bug>(
+    s: &Stage<T, U, R, Q>,
     m: Msg<U>,
 ) {
     if let Err(refused) = s.output.push(m) {
@@ -193,8 +234,8 @@ enum Applied<U> {
 
 /// Runs the stage's function on one item, retrying a failure while tries are left: its
 /// output, `None` with the failure recorded, or the item put back on the stage's input.
-fn apply<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
-    s: &Stage<T, U, R>,
+fn apply<T: Send + 'static, U: Send + 'static, R: Runtime, Q: StageQueues, const BUG: Bug>(
+    s: &Stage<T, U, R, Q>,
     seq: u64,
     mut v: T,
     mut tries: u32,
@@ -213,7 +254,7 @@ fn apply<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
             Ok(Err((e, Some(back)))) if tries < s.retries => {
                 trace::event(|| format!("{}: item {seq} failed ({e}), retry", s.name));
                 tries += 1;
-                match requeue::<T, U, R, BUG>(
+                match requeue::<T, U, R, Q, BUG>(
                     s,
                     Msg {
                         seq,
@@ -243,10 +284,14 @@ fn apply<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
 /// Puts an item to retry back on the stage's own input, behind the items waiting there; or
 /// hands it back, to be retried at once, when the queue is full or closed. The queue is part of
 /// a cycle (the stage feeds itself), so the correct pipeline never waits on it.
-fn requeue<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
-    s: &Stage<T, U, R>,
+fn requeue<T: Send + 'static, U: Send + 'static, R: Runtime, Q: StageQueues, const BUG: Bug>(
+    s: &Stage<T, U, R, Q>,
     m: Msg<T>,
 ) -> Option<T> {
+    let counted = BUG == JOIN_BEFORE_DRAIN && s.first;
+    if counted {
+        s.ledger.put();
+    }
     let r = if BUG == CYCLIC_BACKPRESSURE {
         // The bug: a blocking push into the stage's own, bounded, input. With the queue full
         // (its producer is waiting to add more) and every worker here waiting for room,
@@ -255,12 +300,17 @@ fn requeue<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(
     } else {
         s.input.try_push(m)
     };
+    if counted && r.is_err() {
+        s.ledger.taken();
+    }
     r.err()
         .map(|e| e.into_inner().value.expect("a retried item has a value"))
 }
 
 /// The worker leaves: the last one out of the stage closes the next queue, exactly once.
-fn leave<T: Send + 'static, U: Send + 'static, R: Runtime, const BUG: Bug>(s: &Stage<T, U, R>) {
+fn leave<T: Send + 'static, U: Send + 'static, R: Runtime, Q: StageQueues, const BUG: Bug>(
+    s: &Stage<T, U, R, Q>,
+) {
     let last = if BUG == RACY_LIVE_COUNT {
         // The bug: a load then a store. Two workers that load the same count both store the
         // same decrement; neither sees zero, and the next stage never ends.
