@@ -134,25 +134,12 @@ struct Record {
     runs: Vec<(f64, f64)>, // (ns per item, overlap)
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    xs.sort_by(f64::total_cmp);
-    let m = xs.len() / 2;
-    if xs.len() % 2 == 1 {
-        xs[m]
-    } else {
-        (xs[m - 1] + xs[m]) / 2.0
-    }
-}
-
 impl Record {
     /// (median ns/item, median overlap, parallel samples, samples) over the last `samples` runs.
     fn summary(&self, samples: usize) -> (f64, f64, usize, usize) {
         let tail = &self.runs[self.runs.len().saturating_sub(samples)..];
-        let ns = median(tail.iter().map(|r| r.0).collect());
-        let ov = median(tail.iter().map(|r| r.1).collect());
+        let ns = common::median(tail.iter().map(|r| r.0).collect());
+        let ov = common::median(tail.iter().map(|r| r.1).collect());
         let par = tail.iter().filter(|r| r.1 >= 0.5).count();
         (ns, ov, par, tail.len())
     }

@@ -55,3 +55,18 @@ pub fn bench_family(family: &str) {
     }
     log.write();
 }
+
+/// The median of `xs` (NaN for none): the figure the benches' own tables print.
+#[allow(dead_code)] // the queue and pipeline benches use it; the family benches do not
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(f64::total_cmp);
+    let m = xs.len() / 2;
+    if xs.len() % 2 == 1 {
+        xs[m]
+    } else {
+        (xs[m - 1] + xs[m]) / 2.0
+    }
+}
