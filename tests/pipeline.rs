@@ -391,6 +391,21 @@ fn the_pipeline_over_other_queues_passes_every_engine() {
 }
 
 #[test]
+fn a_family_the_checkers_cannot_see_is_not_run_under_them() {
+    use racelab::Verdict;
+    use racelab::pipeline::{Channels, PipelinesOn};
+    let results = check().run(&PipelinesOn::<Channels>::default());
+    for r in &results.results {
+        let expected = if r.engine == EngineKind::Stress {
+            Verdict::Passed
+        } else {
+            Verdict::NotRun
+        };
+        assert_eq!(r.verdict, expected, "{r:?}");
+    }
+}
+
+#[test]
 fn queues_after_a_stage_is_a_one_line_error() {
     let e = Pipeline::<u64>::builder()
         .stage("a", 1, Ok::<u64, String>)

@@ -4,6 +4,7 @@
 //! watchdog watches scenario threads, so a racy twin's hanging join is caught there, not hung.
 
 use super::{Bug, CORRECT, Closable, PipelineReport, StageQueues, Staged};
+use crate::queue::Queue;
 use crate::runtime::Runtime;
 use crate::scenario::{BugClass, Outcome, Scenario, Subject};
 use std::marker::PhantomData;
@@ -143,10 +144,9 @@ fn accounting(r: &PipelineReport<u64>) -> Option<Outcome> {
 
 /// The correct pipeline's scenarios ([`Pipelines`]), with its stages joined by queues of
 /// family `Q` ([`StageQueues`]): how a queue of your own is checked as a pipeline's plumbing.
-/// The family must be model-checkable to run under loom and shuttle: racelab's [`Channels`]
-/// wraps crossbeam, whose atomics the checkers cannot see, and refuses their runtimes (the
-/// pipeline then fails to start, an `error` of the run), so check it with the stress engine
-/// alone.
+/// A family the model checkers cannot see into (racelab's [`Channels`] wraps crossbeam, whose
+/// atomics are std's) has its scenarios reported `not run` under them, with the reason; stress
+/// still runs them.
 ///
 /// [`Channels`]: super::Channels
 pub struct PipelinesOn<Q: StageQueues>(PhantomData<fn() -> Q>);
@@ -159,7 +159,15 @@ impl<Q: StageQueues> Default for PipelinesOn<Q> {
 
 impl<Q: StageQueues> Subject for PipelinesOn<Q> {
     fn scenarios<R: Runtime>(&self) -> Vec<Scenario<R>> {
-        scenarios::<R, CORRECT, Q>()
+        let all = scenarios::<R, CORRECT, Q>();
+        if <Q::Of<u64, R> as Queue<u64>>::MODEL_CHECKABLE || !R::CAPS.checked {
+            return all;
+        }
+        // The checkers cannot see the family's atomics: not run, with the reason, never a
+        // verdict (the queue would refuse their runtime and the pipeline fail to start).
+        all.into_iter()
+            .map(|s| s.skip(crate::catalogue::MODEL_STD_ATOMICS))
+            .collect()
     }
 }
 
