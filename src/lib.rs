@@ -30,6 +30,7 @@ pub mod catalogue;
 pub mod compare;
 pub mod counter;
 pub mod engine;
+pub mod executor;
 pub mod lincheck;
 pub mod lock;
 pub mod ordering;

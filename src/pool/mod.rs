@@ -182,6 +182,10 @@ struct Shared<R: Runtime> {
     /// for room (a worker needs that lock to record a job and take the next one).
     queue: ClosableQueue<Msg, R>,
     ledger: R::Mutex<Ledger>,
+    /// The workers' [`Runtime::thread_token`]s, each pushed once as its worker starts: how
+    /// [`FixedPool::in_worker`] knows a call comes from inside a job. std's mutex, held for a
+    /// push or a scan and never across a wait, so the checkers need not see it.
+    tokens: std::sync::Mutex<Vec<usize>>,
 }
 
 /// The pool shared by [`WorkerPool`] (`RACY = false`) and [`OneSentinelPool`] (`RACY = true`).
@@ -322,16 +326,36 @@ impl<R: Runtime, const RACY: bool> FixedPool<R, RACY> {
         self.finish()
     }
 
-    fn handles(&mut self) -> &mut Vec<(usize, R::JoinHandle<()>)> {
-        self.workers
-            .get_mut()
+    /// Whether the calling thread is one of this pool's workers (a job asking about its own
+    /// pool): such a caller must not wait for the pool to go idle or join it, since it would
+    /// wait for itself.
+    pub fn in_worker(&self) -> bool {
+        let me = R::thread_token();
+        self.shared
+            .tokens
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&me)
     }
 
-    fn finish(&mut self) -> PoolReport {
+    /// Closes intake and joins the workers that no other call has joined, through a shared
+    /// reference (what an owner that lends the pool, such as an executor, needs). Returns how
+    /// many this call joined. From inside one of the pool's own jobs it joins none and returns
+    /// 0: a worker cannot join itself; the drop detaches them then.
+    pub fn join(&self) -> usize {
         self.close();
+        if self.in_worker() {
+            return 0;
+        }
+        // Taken out under std's mutex and joined outside it: a second caller finds none left.
+        let handles = std::mem::take(
+            &mut *self
+                .workers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let mut joined = 0;
-        for (n, h) in std::mem::take(self.handles()) {
+        for (n, h) in handles {
             trace::event(|| format!("join worker {n}"));
             // A worker catches its jobs' panics; an unwinding that reaches its join is not a
             // job's (a checker's verdict, a stress run releasing a stuck thread) and goes on.
@@ -340,6 +364,17 @@ impl<R: Runtime, const RACY: bool> FixedPool<R, RACY> {
             }
             joined += 1;
         }
+        joined
+    }
+
+    fn handles(&mut self) -> &mut Vec<(usize, R::JoinHandle<()>)> {
+        self.workers
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn finish(&mut self) -> PoolReport {
+        let joined = self.join();
         let mut l = self.shared.ledger.lock();
         PoolReport {
             submitted: l.submitted,
@@ -363,6 +398,13 @@ impl<R: Runtime, const RACY: bool> Drop for FixedPool<R, RACY> {
             if !R::CAPS.checked {
                 self.close();
             }
+            return;
+        }
+        if self.in_worker() {
+            // The last owner let go inside one of the pool's jobs: the workers drain the queue
+            // and stop by themselves; joining would wait for this very thread.
+            self.close();
+            self.handles().clear();
             return;
         }
         self.finish();
@@ -410,6 +452,7 @@ impl<R: Runtime, const RACY: bool> PoolBuilder<R, RACY> {
                 completed: 0,
                 panicked: Vec::new(),
             }),
+            tokens: std::sync::Mutex::new(Vec::with_capacity(self.workers)),
         });
         let workers = (1..=self.workers)
             .map(|n| {
@@ -427,6 +470,7 @@ impl<R: Runtime, const RACY: bool> PoolBuilder<R, RACY> {
 /// A worker: takes jobs until the queue is closed and drained (or, for the racy twin, until it
 /// takes the sentinel), runs each, and records how it ended.
 fn work<R: Runtime>(shared: &Shared<R>, worker: usize) {
+    let _token = Token::<R>::register(&shared.tokens);
     while let Ok(msg) = shared.queue.pop() {
         let Msg::Run(n, job) = msg else {
             trace::event(|| "stop sentinel: worker stops".into());
@@ -454,6 +498,41 @@ fn work<R: Runtime>(shared: &Shared<R>, worker: usize) {
         let _ = shared.queue.task_done();
     }
     trace::event(|| "queue closed and drained: worker stops".into());
+}
+
+/// A worker's thread token in [`Shared::tokens`] while the worker runs: taken out again as it
+/// stops (a token identifies a thread only among the living, so a dead worker's must go).
+struct Token<'a, R: Runtime> {
+    tokens: &'a std::sync::Mutex<Vec<usize>>,
+    me: usize,
+    _r: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<'a, R: Runtime> Token<'a, R> {
+    fn register(tokens: &'a std::sync::Mutex<Vec<usize>>) -> Self {
+        let me = R::thread_token();
+        tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(me);
+        Token {
+            tokens,
+            me,
+            _r: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R: Runtime> Drop for Token<'_, R> {
+    fn drop(&mut self) {
+        let mut t = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = t.iter().position(|x| *x == self.me) {
+            t.swap_remove(i);
+        }
+    }
 }
 
 impl<R: Runtime, const RACY: bool> Pool for FixedPool<R, RACY> {
