@@ -423,6 +423,11 @@ impl<T: Send + 'static, R: Runtime> TaskHandle<T, R> {
     /// task's lock, so a callback may use the handle.
     fn deliver(&self, owed: Settled<T, R>) {
         self.cell.done.notify_all();
+        self.deliver_to_waiters_and_callbacks(owed);
+    }
+
+    /// [`TaskHandle::deliver`] without the wakeup of `result` callers.
+    fn deliver_to_waiters_and_callbacks(&self, owed: Settled<T, R>) {
         for (w, i) in owed.waiters {
             w.note(i, owed.failed);
         }
@@ -472,12 +477,7 @@ impl<T: Send + 'static, R: Runtime> TaskHandle<T, R> {
         self.cell.done.notify_all();
         // The gap: a `result()` woken above finds the task done and no value.
         self.cell.slot.lock().outcome = Some(outcome);
-        for (w, i) in owed.waiters {
-            w.note(i, owed.failed);
-        }
-        for f in owed.callbacks {
-            self.run_callback(f);
-        }
+        self.deliver_to_waiters_and_callbacks(owed);
     }
 
     /// `Some(panicked)` if the task is settled under `s`, else `None`.
