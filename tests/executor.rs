@@ -1,15 +1,173 @@
-//! The executor on real threads: the Python API's behaviour, bad input and faults. Nothing here
-//! asserts on time; timeouts are either zero on a task that cannot finish yet (a gate it waits
-//! on) or unbounded.
+//! The executor: each racy twin is caught with its class by every engine that must catch it,
+//! the executor passes every engine; and on real threads, the Python API's behaviour, bad input
+//! and faults. Nothing here asserts on time; timeouts are either zero on a task that cannot
+//! finish yet (a gate it waits on) or unbounded.
 
+use racelab::BugClass;
+use racelab::catalogue::{Expect, find};
+use racelab::engine::{Check, EngineKind, Results, Verdict};
 use racelab::executor::{
-    ExecutorError, ReturnWhen, TaskError, ThreadPoolExecutor, as_completed, wait,
+    CALLBACK_RACE, CANCEL_RUNS_ANYWAY, CORRECT, DONE_BEFORE_RESULT, ExecutorError, Executors,
+    ReturnWhen, SCAN_THEN_WAIT, SCRUTINEE_GUARD, SHUTDOWN_DROPS_QUEUED, STALE_CANCEL,
+    SUBMIT_SHUTDOWN_RACE, TaskError, ThreadPoolExecutor, as_completed, wait,
 };
+use racelab::scenario::Subject;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+mod support;
+
+use support::every_engine as check;
+
 type Ex = ThreadPoolExecutor;
+
+/// The engines `variant`'s catalogue entry says must catch it; loom is always one.
+fn must(variant: &str) -> Vec<EngineKind> {
+    let entry = find(variant).unwrap();
+    let must: Vec<EngineKind> = EngineKind::ALL
+        .into_iter()
+        .filter(|k| entry.expectation(*k) == Expect::Must)
+        .collect();
+    assert!(
+        must.contains(&EngineKind::Loom),
+        "{variant}: loom must catch it"
+    );
+    must
+}
+
+/// Asserts that each engine of `must` caught `class` in every scenario of `scenarios`.
+fn assert_caught_in(results: &Results, must: &[EngineKind], class: BugClass, scenarios: &[&str]) {
+    results.assert_caught_by(must, class);
+    for &k in must {
+        for scenario in scenarios {
+            assert!(
+                results.of(k).any(|r| r.scenario == *scenario
+                    && r.verdict == Verdict::Caught
+                    && r.counterexample.as_ref().is_some_and(|c| c.class == class)),
+                "{k} did not catch {class} in `{scenario}`"
+            );
+        }
+    }
+}
+
+/// Runs the engines that must catch `variant` (only those: the others are measured by the
+/// matrix) and asserts each caught it with `class` in each of `scenarios`.
+fn caught<S: Subject>(subject: &S, variant: &str, class: BugClass, scenarios: &[&str]) {
+    let must = must(variant);
+    let results = Check::new().engines(must.iter().copied()).run(subject);
+    assert_caught_in(&results, &must, class, scenarios);
+}
+
+#[test]
+fn done_before_result_is_an_order_violation() {
+    caught(
+        &Executors::<DONE_BEFORE_RESULT>,
+        "DoneBeforeResultFuture",
+        BugClass::OrderViolation,
+        &["submit, result, callbacks"],
+    );
+}
+
+#[test]
+fn a_check_then_set_cancel_lets_the_task_run() {
+    caught(
+        &Executors::<CANCEL_RUNS_ANYWAY>,
+        "CancelRunsAnywayFuture",
+        BugClass::CancelledRan,
+        &["cancel races the worker"],
+    );
+}
+
+#[test]
+fn scan_then_wait_misses_a_completion_and_hangs() {
+    caught(
+        &Executors::<SCAN_THEN_WAIT>,
+        "ScanThenWaitWaiter",
+        BugClass::Deadlock,
+        &[
+            "wait(FIRST_COMPLETED) races completion",
+            "as_completed over two executors",
+        ],
+    );
+}
+
+#[test]
+fn submit_racing_shutdown_loses_the_task() {
+    caught(
+        &Executors::<SUBMIT_SHUTDOWN_RACE>,
+        "SubmitShutdownRaceExecutor",
+        BugClass::LostItem,
+        &["submit races shutdown(wait)"],
+    );
+}
+
+#[test]
+fn workers_that_stop_at_the_flag_drop_queued_tasks() {
+    caught(
+        &Executors::<SHUTDOWN_DROPS_QUEUED>,
+        "ShutdownDropsQueuedExecutor",
+        BugClass::LostItem,
+        &["shutdown(wait) resolves queued tasks"],
+    );
+}
+
+#[test]
+fn a_racy_add_done_callback_loses_the_callback() {
+    caught(
+        &Executors::<CALLBACK_RACE>,
+        "CallbackRaceFuture",
+        BugClass::LostWakeup,
+        &["submit, result, callbacks"],
+    );
+}
+
+#[test]
+fn the_match_scrutinee_guard_deadlocks_cancel() {
+    // Every engine: the self-deadlock is the structure's, reported as caught (a deadlock) by
+    // those that must catch it, and never as an error of the harness by any.
+    let results = check().run(&Executors::<SCRUTINEE_GUARD>);
+    assert_caught_in(
+        &results,
+        &must("ScrutineeGuardExecutor"),
+        BugClass::Deadlock,
+        &["cancel races the worker"],
+    );
+    let errors: Vec<String> = results
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Error)
+        .map(|r| format!("{} {}: {}", r.engine, r.scenario, r.summary()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn a_stale_interrupt_cancels_the_next_task() {
+    caught(
+        &Executors::<STALE_CANCEL>,
+        "StaleCancelExecutor",
+        BugClass::LostItem,
+        &["cancel a running task, then the next"],
+    );
+}
+
+#[test]
+fn the_executor_passes_every_engine() {
+    let results = check().run(&Executors::<CORRECT>);
+    results.assert_passed();
+    // Every scenario ran under every engine: none was left out by a limit.
+    for r in &results {
+        assert_ne!(
+            r.verdict,
+            Verdict::NotRun,
+            "{} {}: {}",
+            r.engine,
+            r.scenario,
+            r.summary()
+        );
+    }
+}
 
 /// A task blocked until the returned sender sends (or is dropped).
 fn gated() -> (mpsc::Sender<()>, impl FnOnce() -> u32 + Send + 'static) {

@@ -107,6 +107,13 @@ mod pipeline {
     }
 }
 
+mod executor {
+    #[test]
+    fn every_executor_under_deep_loom() {
+        super::check_family("executor");
+    }
+}
+
 /// `--cfg loom` makes the un-annotated type loom's.
 #[test]
 fn cfg_loom_makes_loom_the_default_runtime() {

@@ -4,8 +4,8 @@
 
 use super::queue::{Parcel, QueueHooks};
 use super::{
-    COUNTER, Entry, Expect, Hooks, LOCK, ORDERING, PIPELINE, POOL, QUEUE, SHUTTLE_NO_CELL,
-    STRESS_UB,
+    COUNTER, EXECUTOR, Entry, Expect, Hooks, LOCK, ORDERING, PIPELINE, POOL, QUEUE,
+    SHUTTLE_NO_CELL, STRESS_UB,
 };
 use crate::bench::{BenchFn, Timed};
 use crate::counter::{Counter, Counters};
@@ -68,6 +68,17 @@ impl Variant {
             family: PIPELINE,
             variant: crate::pipeline::Staged::<u64, u64, crate::runtime::Std, BUG>::NAME,
             scenarios: ScenarioSet::of::<crate::pipeline::Pipelines<BUG>>(),
+            bench: None,
+            max_threads: usize::MAX,
+            hooks: Hooks::None,
+        }
+    }
+    /// The executor with bug `BUG` (0: the correct one), with its scenarios.
+    fn executor<const BUG: crate::executor::Bug>() -> Variant {
+        Variant {
+            family: EXECUTOR,
+            variant: crate::executor::PoolExecutor::<crate::runtime::Std, BUG>::NAME,
+            scenarios: ScenarioSet::of::<crate::executor::Executors<BUG>>(),
             bench: None,
             max_threads: usize::MAX,
             hooks: Hooks::None,
@@ -626,6 +637,73 @@ pub fn catalogue() -> Vec<Entry> {
         )),
         Variant::pipeline::<{ crate::pipeline::CORRECT }>().correct(
             "download → resize → upload: stages of workers over bounded closable queues; the last worker out closes the next queue (fetch_sub); a failing or panicking item is accounted, never lost",
+        ),
+        Variant::executor::<{ crate::executor::DONE_BEFORE_RESULT }>().racy(RacyExpectations::new(
+            BugClass::OrderViolation,
+            &["order violation"],
+            "the worker publishes \"finished\" and wakes result() before it stores the value: a woken caller finds the task done with no value",
+            Expect::Must,
+            Expect::May,
+        )
+        .dfs_may()),
+        Variant::executor::<{ crate::executor::CANCEL_RUNS_ANYWAY }>().racy(RacyExpectations::new(
+            BugClass::CancelledRan,
+            &["cancelled work ran"],
+            "cancel() checks \"pending\" and sets \"cancelled\" in two critical sections; a worker starts the task in between: cancel returns true and the task runs anyway (the fix: one decision from pending, CPython's set_running_or_notify_cancel)",
+            Expect::Must,
+            Expect::May,
+        )
+        .dfs_may()),
+        Variant::executor::<{ crate::executor::SCAN_THEN_WAIT }>().racy(RacyExpectations::new(
+            BugClass::Deadlock,
+            &["deadlock", "hang"],
+            "wait/as_completed scan the tasks' states, then install their waiter without the tasks' locks: a completion in the gap is never noted and the wait hangs (CPython bpo-20319)",
+            Expect::Must,
+            Expect::May,
+        )
+        .dfs_may()),
+        Variant::executor::<{ crate::executor::SUBMIT_SHUTDOWN_RACE }>().racy(RacyExpectations::new(
+            BugClass::LostItem,
+            &["lost item"],
+            "submit reads the shutdown flag outside the executor's lock; shutdown sets it and joins the workers, and the task reaches the pool after they left: its handle never completes (CPython bpo-31783)",
+            Expect::Must,
+            Expect::May,
+        )
+        .dfs_may()),
+        Variant::executor::<{ crate::executor::SHUTDOWN_DROPS_QUEUED }>().racy(RacyExpectations::new(
+            BugClass::LostItem,
+            &["lost item"],
+            "with shutdown(wait=True) the workers stop taking tasks as soon as the flag is set: queued tasks are dropped and never resolve",
+            Expect::Must,
+            Expect::May,
+        )
+        .dfs_may()),
+        Variant::executor::<{ crate::executor::CALLBACK_RACE }>().racy(RacyExpectations::new(
+            BugClass::LostWakeup,
+            &["lost wakeup"],
+            "add_done_callback checks \"done\" and registers in two critical sections; the completion in between runs the callbacks registered so far, and this one never runs",
+            Expect::Must,
+            Expect::May,
+        )
+        .dfs_may()),
+        Variant::executor::<{ crate::executor::SCRUTINEE_GUARD }>().racy(RacyExpectations::new(
+            BugClass::Deadlock,
+            &["deadlock", "hang"],
+            "`match slot.lock().state { Pending => { slot.lock() … } }`: the scrutinee's temporary guard lives to the end of the match, so cancelling a pending task deadlocks its own thread (a Rust trap)",
+            Expect::Must,
+            Expect::May,
+        )
+        .dfs_may()),
+        Variant::executor::<{ crate::executor::STALE_CANCEL }>().racy(RacyExpectations::new(
+            BugClass::LostItem,
+            &["lost item"],
+            "cancelling a running task flags its worker, not the task; the worker clears its flag when the task ends, and a flag set after that cancels its next task instead (the shape of Java's FutureTask interrupt leak)",
+            Expect::Must,
+            Expect::May,
+        )
+        .dfs_may()),
+        Variant::executor::<{ crate::executor::CORRECT }>().correct(
+            "Python's ThreadPoolExecutor on the worker pool: each task's state moves out of pending in one decision under its lock, the value is stored with \"finished\", waiters are installed under each task's lock, submit checks shutdown under the executor's lock, and shutdown(wait) lets the workers drain the queue",
         ),
     ]
 }

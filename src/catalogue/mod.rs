@@ -37,6 +37,8 @@ pub const QUEUE: &str = "queue";
 pub const POOL: &str = "pool";
 /// The family of the pipelines ([`crate::pipeline`]).
 pub const PIPELINE: &str = "pipeline";
+/// The family of the executors ([`crate::executor`]).
+pub const EXECUTOR: &str = "executor";
 
 /// What an engine is expected to do with a racy entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,13 +14,15 @@
 //! [`TaskError::Panicked`] with the message, and the worker goes on.
 //!
 //! The intentionally racy twins are the same type with one constant changed ([`Bug`]); each is
-//! modelled on a bug a real executor shipped, named in its doc comment. **Status:** the
-//! executor, its handle and the waits are built and tested on real threads; the twins' scenarios
-//! and catalogue rows are the open part of issue 11.
+//! modelled on a bug a real executor shipped, named in its doc comment. [`Executors`] is the
+//! family's [`Subject`](crate::scenario::Subject): eleven scenarios that every engine runs
+//! (`docs/executor.md` maps each Python call to its counterpart here).
 
+mod scenarios;
 mod task;
 mod wait;
 
+pub use self::scenarios::Executors;
 pub use self::task::{TaskError, TaskHandle};
 pub use self::wait::{AsCompleted, DoneAndNotDone, ReturnWhen, TimedOut, as_completed, wait};
 
@@ -441,6 +443,11 @@ impl<U: Send + 'static, R: Runtime> Iterator for MapResults<U, R> {
 
 impl<U: Send + 'static, R: Runtime> Drop for MapResults<U, R> {
     fn drop(&mut self) {
+        // Unwinding (a checker ending the execution, or a failure reported from a `next`):
+        // the tasks' locks may be what failed, and a panic here would abort.
+        if std::thread::panicking() {
+            return;
+        }
         for h in self.handles.drain(..) {
             h.cancel();
         }

@@ -223,6 +223,7 @@ impl<T: Send + 'static, R: Runtime> TaskHandle<T, R> {
             State::Running | State::Finished => false,
             State::Cancelled => true,
             State::Pending => {
+                trace::event(|| format!("cancel: task {} is pending", self.cell.id));
                 // The gap: a worker may move the task to Running here.
                 let mut s = self.cell.slot.lock();
                 s.state = State::Cancelled;
@@ -444,6 +445,7 @@ impl<T: Send + 'static, R: Runtime> TaskHandle<T, R> {
             State::Pending => {
                 s.state = State::Running;
                 s.worker = Some(worker);
+                trace::event(|| format!("task {} running", self.cell.id));
                 true
             }
             _ => false,
@@ -459,6 +461,7 @@ impl<T: Send + 'static, R: Runtime> TaskHandle<T, R> {
         s.outcome = Some(outcome);
         s.state = State::Finished;
         s.worker = None;
+        trace::event(|| format!("task {} finished", self.cell.id));
         let owed = self.settle(&mut s);
         drop(s);
         self.deliver(owed);
@@ -471,6 +474,7 @@ impl<T: Send + 'static, R: Runtime> TaskHandle<T, R> {
         let mut s = self.cell.slot.lock();
         s.state = State::Finished;
         s.worker = None;
+        trace::event(|| format!("task {} finished (no value stored yet)", self.cell.id));
         let mut owed = self.settle(&mut s);
         owed.failed = failed;
         drop(s);

@@ -10,6 +10,7 @@
 use super::task::TaskHandle;
 use super::{SCAN_THEN_WAIT, TaskError};
 use crate::runtime::{ArcApi, CondvarApi, Deadline, MutexApi, Runtime, wait_while};
+use crate::trace;
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
@@ -84,6 +85,10 @@ impl<T: Send + 'static, R: Runtime> Installed<T, R> {
         if racy {
             // The scan, one task at a time...
             let states: Vec<_> = unique.iter().map(|h| h.done_and_failed()).collect();
+            trace::event(|| {
+                let pending = states.iter().filter(|s| s.is_none()).count();
+                format!("wait: scanned, {pending} pending")
+            });
             // ... then the install, without re-checking: a task that settled in between
             // never notes this waiter.
             for (i, (h, st)) in unique.iter().zip(states).enumerate() {
@@ -94,6 +99,7 @@ impl<T: Send + 'static, R: Runtime> Installed<T, R> {
                     }
                     None => {
                         h.cell.slot.lock().waiters.push((waiter.clone(), i));
+                        trace::event(|| format!("wait: waiter installed in task {}", h.id()));
                         watched[i] = true;
                     }
                 }
@@ -135,7 +141,10 @@ impl<T: Send + 'static, R: Runtime> Installed<T, R> {
 
 impl<T: Send + 'static, R: Runtime> Drop for Installed<T, R> {
     fn drop(&mut self) {
-        self.uninstall();
+        // As `MapResults`'s drop: no lock is taken while unwinding.
+        if !std::thread::panicking() {
+            self.uninstall();
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 mod scenarios;
 
 pub use self::scenarios::Pools;
+pub(crate) use self::scenarios::Ran;
 
 use crate::queue::{ClosableQueue, Queue, TaskQueue};
 use crate::runtime::{ArcApi, DefaultRuntime, JoinApi, MutexApi, Runtime, model};

@@ -23,23 +23,24 @@ impl<P: Pool> Default for Pools<P> {
     }
 }
 
-/// How many times each job ran, whoever ran it.
-struct Ran<R: Runtime>(R::Arc<Vec<R::AtomicUsize>>);
+/// How many times each job ran, whoever ran it (the executor's scenarios count tasks and
+/// callbacks with it too).
+pub(crate) struct Ran<R: Runtime>(R::Arc<Vec<R::AtomicUsize>>);
 
 impl<R: Runtime> Ran<R> {
-    fn new(jobs: usize) -> Self {
+    pub(crate) fn new(jobs: usize) -> Self {
         Ran(R::Arc::new(
             (0..jobs).map(|_| AtomicIntApi::new(0)).collect(),
         ))
     }
     /// Job `i`: counts its run.
-    fn job(&self, i: usize) -> impl FnOnce() + Send + 'static {
+    pub(crate) fn job(&self, i: usize) -> impl FnOnce() + Send + 'static {
         let ran = self.0.clone();
         move || {
             ran[i].fetch_add(1, SeqCst);
         }
     }
-    fn counts(&self) -> Vec<usize> {
+    pub(crate) fn counts(&self) -> Vec<usize> {
         self.0.iter().map(|a| a.load(SeqCst)).collect()
     }
 }
