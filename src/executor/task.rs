@@ -17,7 +17,9 @@
 
 use super::wait::Waiter;
 use super::{Bug, CALLBACK_RACE, CANCEL_RUNS_ANYWAY, DONE_BEFORE_RESULT, SCRUTINEE_GUARD};
-use crate::runtime::{ArcApi, CondvarApi, Deadline, MutexApi, MutexGuard, Runtime, wait_while};
+use crate::runtime::{
+    ArcApi, CondvarApi, Deadline, MutexApi, MutexGuard, Runtime, spin_first, wait_while,
+};
 use crate::scenario::BugClass;
 use crate::trace;
 use std::fmt;
@@ -347,7 +349,13 @@ impl<T: Send + 'static, R: Runtime> TaskHandle<T, R> {
     /// Waits until the task is settled or the deadline passes; the guard of a finished task.
     #[track_caller]
     fn settled(&self, deadline: &Deadline<R>) -> Result<MutexGuard<'_, R, Slot<T, R>>, TaskError> {
-        let s = self.cell.slot.lock();
+        // On real threads a short spin first: a quick task's value is usually there within
+        // microseconds, and a sleep and wakeup would cost more than the task.
+        let quick = spin_first(deadline, || {
+            let s = self.cell.slot.lock();
+            s.state.settled().then_some(s)
+        });
+        let s = quick.unwrap_or_else(|| self.cell.slot.lock());
         let (s, timed_out) = wait_while(&self.cell.done, s, deadline, |s| !s.state.settled());
         if timed_out {
             return Err(TaskError::TimedOut);

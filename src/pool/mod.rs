@@ -21,7 +21,7 @@ pub use self::scenarios::Pools;
 pub(crate) use self::scenarios::Ran;
 
 use crate::queue::{ClosableQueue, Queue, TaskQueue};
-use crate::runtime::{ArcApi, DefaultRuntime, JoinApi, MutexApi, Runtime, model};
+use crate::runtime::{ArcApi, Deadline, DefaultRuntime, JoinApi, MutexApi, Runtime, model};
 use crate::trace;
 use std::fmt;
 use std::time::Duration;
@@ -472,7 +472,7 @@ impl<R: Runtime, const RACY: bool> PoolBuilder<R, RACY> {
 /// takes the sentinel), runs each, and records how it ended.
 fn work<R: Runtime>(shared: &Shared<R>, worker: usize) {
     let _token = Token::<R>::register(&shared.tokens);
-    while let Ok(msg) = shared.queue.pop() {
+    while let Ok(msg) = next_job(&shared.queue) {
         let Msg::Run(n, job) = msg else {
             trace::event(|| "stop sentinel: worker stops".into());
             let _ = shared.queue.task_done();
@@ -499,6 +499,18 @@ fn work<R: Runtime>(shared: &Shared<R>, worker: usize) {
         let _ = shared.queue.task_done();
     }
     trace::event(|| "queue closed and drained: worker stops".into());
+}
+
+/// The next message for a worker: on real threads a short spin on `try_pop` first, so a job
+/// submitted just after the last one finished is picked up without a sleep and a wakeup (what
+/// a submit → result round trip costs otherwise); then the blocking `pop`. Under the checkers
+/// the blocking `pop` at once.
+fn next_job<R: Runtime>(queue: &ClosableQueue<Msg, R>) -> Result<Msg, crate::queue::PopError> {
+    let quick = crate::runtime::spin_first(&Deadline::<R>::never(), || match queue.try_pop() {
+        Err(crate::queue::PopError::Empty) => None,
+        ended => Some(ended),
+    });
+    quick.unwrap_or_else(|| queue.pop())
 }
 
 /// A worker's thread token in [`Shared::tokens`] while the worker runs: taken out again as it

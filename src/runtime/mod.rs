@@ -73,6 +73,7 @@ pub use self::std_rt::{PlainCell, Std};
 pub use self::sync::{Barrier, Once};
 pub use self::time::{Capabilities, Deadline, wait_while};
 pub(crate) use self::wait::Parker;
+pub(crate) use self::wait::spin_first;
 pub use self::wait::{Backoff, Signal, wait_read};
 
 use std::ops::{Deref, DerefMut};

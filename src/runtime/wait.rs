@@ -82,6 +82,39 @@ impl<R: Runtime> Backoff<R> {
     }
 }
 
+/// The fast path before a blocking wait, on real threads (where spinning is fair): calls
+/// `ready`, then again between [`Backoff`] snoozes, until it returns `Some`, the backoff has run
+/// its course (a few microseconds of spinning, then a few yields) or `deadline` passes. `None`:
+/// block now. Under the checkers it returns `None` without calling `ready`, so a model is the
+/// same with or without it and explores the block and its wakeup, not a spin.
+///
+/// For a monitor (mutex + condvar), `ready` takes the mutex for its look: a handoff to a thread
+/// that is about to publish then costs no sleep and no wakeup system call, which is most of a
+/// round trip's price when the publisher is quick (std's `mpmc` and crossbeam's channels spin
+/// the same way before they park).
+pub(crate) fn spin_first<R: Runtime, T>(
+    deadline: &Deadline<R>,
+    mut ready: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    if !R::CAPS.fair {
+        return None;
+    }
+    if let Some(v) = ready() {
+        return Some(v);
+    }
+    let mut backoff = Backoff::<R>::new(None);
+    while !backoff.completed() {
+        backoff.snooze();
+        if let Some(v) = ready() {
+            return Some(v);
+        }
+        if deadline.passed() {
+            return ready();
+        }
+    }
+    None
+}
+
 /// Where the threads waiting for one condition of a lock-free structure sleep ("an item is
 /// there", "there is room"), and how the threads that make it true wake them.
 ///
@@ -180,17 +213,8 @@ impl<R: Runtime> Signal<R> {
         if let Some(v) = ready() {
             return Some(v);
         }
-        if R::CAPS.fair {
-            let mut backoff = Backoff::<R>::new(None);
-            while !backoff.completed() {
-                backoff.snooze();
-                if let Some(v) = ready() {
-                    return Some(v);
-                }
-                if deadline.passed() {
-                    return ready();
-                }
-            }
+        if let Some(v) = spin_first(deadline, &mut ready) {
+            return Some(v);
         }
         let mut guard = self.mutex.lock();
         self.sleepers.fetch_add(1, SeqCst);
