@@ -98,19 +98,6 @@ fn expected_sum() -> u64 {
     (0..ITEMS).map(|x| x + 3).sum()
 }
 
-/// User plus system CPU time of this process so far.
-fn cpu_time() -> Duration {
-    // SAFETY: `getrusage` writes one `rusage` into the zeroed struct it is given and reads
-    // nothing else; RUSAGE_SELF is always a valid `who`.
-    let usage = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut u);
-        u
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
 /// A timed run: wall time, and CPU time over wall time.
 struct Timed {
     elapsed: Duration,
@@ -118,10 +105,10 @@ struct Timed {
 }
 
 fn timed(f: impl FnOnce()) -> Timed {
-    let (c0, t0) = (cpu_time(), Instant::now());
+    let (c0, t0) = (common::cpu_time(), Instant::now());
     f();
     let elapsed = t0.elapsed();
-    let cpu = cpu_time() - c0;
+    let cpu = common::cpu_time() - c0;
     Timed {
         elapsed,
         cpu_ratio: cpu.as_secs_f64() / elapsed.as_secs_f64().max(1e-9),

@@ -70,3 +70,18 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
         (xs[m - 1] + xs[m]) / 2.0
     }
 }
+
+/// User plus system CPU time of this process so far (every thread's): over a run's wall time,
+/// how many cores it kept busy.
+#[allow(dead_code)] // the pipeline and executor benches use it; the family benches do not
+pub fn cpu_time() -> std::time::Duration {
+    // SAFETY: `getrusage` writes one `rusage` into the zeroed struct it is given and reads
+    // nothing else; RUSAGE_SELF is always a valid `who`.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| std::time::Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
