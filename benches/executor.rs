@@ -48,6 +48,7 @@ mod common;
 use criterion::{BenchmarkGroup, BenchmarkId, Throughput, measurement::WallTime};
 use crossbeam_channel::Sender;
 use racelab::benchsum::runs::BenchConfig;
+use racelab::benchsum::{EXECUTOR_MAP, EXECUTOR_ROUNDTRIP};
 use racelab::executor::ThreadPoolExecutor;
 use rayon::prelude::*;
 use std::hint::black_box;
@@ -341,7 +342,7 @@ fn main() {
 
     // Each pool lives for its own benchmark only, so no idle pool's threads spin beside another's
     // measurement.
-    let mut group = c.benchmark_group("executor/roundtrip");
+    let mut group = c.benchmark_group(EXECUTOR_ROUNDTRIP);
     let rt = |name| ("roundtrip", name, POOL_WORKERS);
     {
         let ex: ThreadPoolExecutor = ThreadPoolExecutor::new(POOL_WORKERS).expect("workers > 0");
@@ -372,7 +373,7 @@ fn main() {
     group.finish();
 
     let expected = expected_map_sum();
-    let mut group = c.benchmark_group("executor/map");
+    let mut group = c.benchmark_group(EXECUTOR_MAP);
     for workers in MAP_WORKERS {
         let ex: ThreadPoolExecutor = ThreadPoolExecutor::new(workers).expect("workers > 0");
         bench(

@@ -10,7 +10,10 @@ use std::path::Path;
 type Series = (String, String, bool, Vec<(usize, f64, bool)>);
 
 fn series(data: &Data) -> Vec<Series> {
-    let mut benches: Vec<&Bench> = data.shown().filter(|b| b.family != super::SEEDS).collect();
+    let mut benches: Vec<&Bench> = data
+        .shown()
+        .filter(|b| super::walk::is_increments(b))
+        .collect();
     benches.sort_by_key(|b| (order_key(b), b.threads));
     let mut out: Vec<Series> = Vec::new();
     for b in benches {

@@ -44,7 +44,7 @@ pub use walk::{default_criterion_dir, load_baseline};
 
 use chart::write_svg;
 use std::path::PathBuf;
-use tables::{Out, comparison, family_tables, seeds, targets, uncontended};
+use tables::{Out, comparison, executor, family_tables, seeds, targets, uncontended};
 use walk::Data;
 
 // The variants the tables compare against, named by their types' own constants.
@@ -63,6 +63,19 @@ pub const SHARDED_COUNTER: &str = <ShardedCounter as Counter>::NAME;
 pub const SPIN_LOCK: &str = <SpinLock as RawLock>::NAME;
 /// The criterion group of the seed experiment (`benches/seeds.rs`): not a catalogue family.
 pub const SEEDS: &str = "seeds";
+/// The criterion groups of the executor benchmark (`benches/executor.rs`) start with this:
+/// `executor/roundtrip` and `executor/map`. Their "threads" are the pool's workers.
+pub const EXECUTOR_GROUPS: &str = "executor/";
+/// The executor benchmark's round-trip group.
+pub const EXECUTOR_ROUNDTRIP: &str = "executor/roundtrip";
+/// The executor benchmark's `map` group.
+pub const EXECUTOR_MAP: &str = "executor/map";
+/// racelab's executor, as its benchmark names it.
+pub const EXECUTOR_NAME: &str = "ThreadPoolExecutor";
+/// Target: racelab's executor round trip costs at most this multiple of rayon's spawn + channel.
+pub const EXECUTOR_RAYON_TARGET: f64 = 2.0;
+/// Target: a thread per task costs at least this multiple of racelab's executor round trip.
+pub const EXECUTOR_SPAWN_TARGET: f64 = 15.0;
 /// Target: ShardedCounter at 2 threads gives at least this multiple of AtomicCounter's aggregate
 /// throughput.
 pub const SHARDED_TARGET: f64 = 5.0;
@@ -148,6 +161,7 @@ pub fn run(opts: &Options) -> Result<String, String> {
         uncontended(&mut out, &data);
         targets(&mut out, &data);
         seeds(&mut out, &data);
+        executor(&mut out, &data);
     }
     if let Some(path) = &opts.svg {
         let data = match &opts.compare {

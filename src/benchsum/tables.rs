@@ -1,16 +1,17 @@
 //! The tables `racelab bench` prints, as terminal tables or Markdown: one per family and thread
-//! count, the uncontended costs, the targets, the seed experiment, and a comparison of two
-//! baselines.
+//! count, the uncontended costs, the targets, the seed experiment, the executor's round trips
+//! and maps, and a comparison of two baselines.
 
 use super::criterion::{Bench, Estimate};
 use super::noise::{
     Change, classify_change, comparable, judge_target, ratio_range, relative_change,
 };
 use super::runs::{Parallelism, RunStats};
-use super::walk::{Data, order_key};
+use super::walk::{Data, is_executor, is_increments, order_key};
 use super::{
-    ATOMIC_BASELINE, MUTEX_COUNTER, NOISE_THRESHOLD, PYTHON_LOCKED_OVER_RACY, RACY_BASELINE, SEEDS,
-    SHARDED_COUNTER, SHARDED_TARGET, SPIN_LOCK, SPIN_TARGET,
+    ATOMIC_BASELINE, EXECUTOR_MAP, EXECUTOR_NAME, EXECUTOR_RAYON_TARGET, EXECUTOR_ROUNDTRIP,
+    EXECUTOR_SPAWN_TARGET, MUTEX_COUNTER, NOISE_THRESHOLD, PYTHON_LOCKED_OVER_RACY, RACY_BASELINE,
+    SEEDS, SHARDED_COUNTER, SHARDED_TARGET, SPIN_LOCK, SPIN_TARGET,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -120,7 +121,10 @@ fn cpu_mhz() -> Option<f64> {
 }
 
 pub(super) fn family_tables(out: &mut Out, data: &Data) {
-    let mut benches: Vec<&Bench> = data.shown().filter(|b| b.family != SEEDS).collect();
+    let mut benches: Vec<&Bench> = data.shown().filter(|b| is_increments(b)).collect();
+    if benches.is_empty() {
+        return;
+    }
     benches.sort_by_key(|b| (order_key(b).0, b.family.clone(), b.threads, order_key(b).1));
     let cpus = data.cpus();
     let mut groups: BTreeMap<(usize, String, usize), Vec<&Bench>> = BTreeMap::new();
@@ -208,7 +212,7 @@ pub(super) fn family_tables(out: &mut Out, data: &Data) {
 pub(super) fn uncontended(out: &mut Out, data: &Data) {
     let mut rows: Vec<&Bench> = data
         .shown()
-        .filter(|b| b.threads == 1 && b.family != SEEDS)
+        .filter(|b| b.threads == 1 && is_increments(b))
         .collect();
     if rows.is_empty() {
         return;
@@ -318,7 +322,122 @@ pub(super) fn targets(out: &mut Out, data: &Data) {
             ]);
         }
     }
+    executor_targets(&mut t, data);
     out.push_table(&t);
+}
+
+/// The executor benchmark's `name` in `group` (at `workers`, or at any if `None`).
+fn executor_bench<'a>(
+    data: &'a Data,
+    group: &str,
+    name: &str,
+    workers: Option<usize>,
+) -> Option<&'a Bench> {
+    data.benches
+        .iter()
+        .find(|b| b.family == group && b.variant == name && workers.is_none_or(|w| b.threads == w))
+}
+
+/// The executor's two targets (issue 11): its round trip within 2× of rayon's, and a thread per
+/// task at least 15× dearer.
+fn executor_targets(t: &mut comfy_table::Table, data: &Data) {
+    let ex = executor_bench(data, EXECUTOR_ROUNDTRIP, EXECUTOR_NAME, None);
+    let rayon = executor_bench(data, EXECUTOR_ROUNDTRIP, "rayon-spawn", None);
+    let spawn = executor_bench(data, EXECUTOR_ROUNDTRIP, "spawn-per-task", None);
+    let rows = [
+        (
+            format!(
+                "{EXECUTOR_NAME} round trip ≤ {EXECUTOR_RAYON_TARGET}× rayon's spawn + channel"
+            ),
+            ex.zip(rayon),
+            EXECUTOR_RAYON_TARGET,
+            false,
+        ),
+        (
+            format!("a thread per task ≥ {EXECUTOR_SPAWN_TARGET}× {EXECUTOR_NAME}'s round trip"),
+            spawn.zip(ex),
+            EXECUTOR_SPAWN_TARGET,
+            true,
+        ),
+    ];
+    for (what, pair, target, at_least) in rows {
+        match pair {
+            Some((num, den)) => {
+                let (p, lo, hi) = ratio_range(&num.ns_per_op(), &den.ns_per_op());
+                t.add_row(vec![
+                    what,
+                    fmt_ratio(p),
+                    format!("{}–{}", fmt_ratio(lo), fmt_ratio(hi)),
+                    judge_target(lo, hi, target, at_least).to_string(),
+                ]);
+            }
+            None => {
+                t.add_row(vec![
+                    what,
+                    "no data".into(),
+                    "—".into(),
+                    "not measured (run `cargo bench --bench executor`)".into(),
+                ]);
+            }
+        }
+    }
+}
+
+/// The executor benchmark's figures: each round trip against rayon's, each `map` against
+/// rayon's at the same workers (and rayon's against a plain loop).
+pub(super) fn executor(out: &mut Out, data: &Data) {
+    let mut rows: Vec<&Bench> = data.shown().filter(|b| is_executor(b)).collect();
+    if rows.is_empty() {
+        return;
+    }
+    rows.sort_by_key(|b| (b.family != EXECUTOR_ROUNDTRIP, b.threads, b.variant.clone()));
+    out.heading(
+        "the executor: one submit → result round trip of an empty task, and `map` per item",
+    );
+    let mut t = out.table(&[
+        "benchmark",
+        "workers",
+        "ns per task or item",
+        "vs yardstick",
+    ]);
+    for b in &rows {
+        let yard =
+            match (b.family.as_str(), b.variant.as_str()) {
+                (EXECUTOR_ROUNDTRIP, "rayon-spawn") => None,
+                (EXECUTOR_ROUNDTRIP, _) => {
+                    executor_bench(data, EXECUTOR_ROUNDTRIP, "rayon-spawn", None)
+                        .map(|y| ("rayon-spawn", y))
+                }
+                (EXECUTOR_MAP, "rayon") => executor_bench(data, EXECUTOR_MAP, "sequential", None)
+                    .map(|y| ("sequential", y)),
+                (EXECUTOR_MAP, "sequential") => None,
+                (EXECUTOR_MAP, _) => executor_bench(data, EXECUTOR_MAP, "rayon", Some(b.threads))
+                    .map(|y| ("rayon", y)),
+                _ => None,
+            };
+        let ns = b.ns_per_op();
+        t.add_row(vec![
+            format!("{}/{}", b.family, b.variant),
+            b.threads.to_string(),
+            format!(
+                "{} ±{:.1}%",
+                fmt_ns(ns.point_estimate),
+                100.0 * ns.relative_half_width()
+            ),
+            yard.map_or("—".into(), |(name, y)| {
+                format!(
+                    "{} {name}",
+                    fmt_ratio(ns.point_estimate / y.ns_per_op().point_estimate)
+                )
+            }),
+        ]);
+    }
+    out.push_table(&t);
+    out.note(
+        "criterion's figures only: whether the maps' workers ran in parallel (CPU time over wall \
+         time per sample) is in the table `cargo bench --bench executor` prints on stderr. A \
+         round trip is serial by construction.",
+    );
 }
 
 pub(super) fn seeds(out: &mut Out, data: &Data) {

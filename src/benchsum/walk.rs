@@ -3,7 +3,7 @@
 
 use super::criterion::Bench;
 use super::runs::{self, RunStats, RunsFile};
-use super::{Options, SEEDS};
+use super::{EXECUTOR_GROUPS, Options, SEEDS};
 use std::path::{Path, PathBuf};
 
 /// Where criterion writes, as criterion decides it: `$CRITERION_HOME`, else
@@ -33,10 +33,11 @@ pub fn load_baseline(dir: &Path, baseline: &str) -> Result<Vec<Bench>, String> {
     let mut out = Vec::new();
     walk(dir, baseline, 0, &mut out)?;
     // The ratio tables are about the catalogue families timed as increments (counters and
-    // locks) and the seed experiment; the queue and checker benchmarks print their own
-    // summaries (`benches/queue.rs`, `benches/lincheck.rs`).
+    // locks), the seed experiment and the executor's round trips and maps; the queue, pipeline
+    // and checker benchmarks print their own summaries (`benches/queue.rs`,
+    // `benches/pipeline.rs`, `benches/lincheck.rs`).
     let timed = timed_families();
-    out.retain(|b| b.family == SEEDS || timed.contains(&b.family.as_str()));
+    out.retain(|b| b.family == SEEDS || is_executor(b) || timed.contains(&b.family.as_str()));
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
@@ -74,6 +75,26 @@ fn walk(dir: &Path, baseline: &str, depth: usize, out: &mut Vec<Bench>) -> Resul
     Ok(())
 }
 
+/// Whether `b` is one of the executor benchmark's (`executor/roundtrip`, `executor/map`).
+pub(super) fn is_executor(b: &Bench) -> bool {
+    b.family.starts_with(EXECUTOR_GROUPS)
+}
+
+/// Whether `b` is a catalogue entry timed as increments: what the family tables, the
+/// uncontended table and the chart are about (not the seed experiment, not the executor).
+pub(super) fn is_increments(b: &Bench) -> bool {
+    b.family != SEEDS && !is_executor(b)
+}
+
+/// Whether `b` belongs to `family` as `--family` names it: the group itself, or, for
+/// `executor`, either of its groups.
+fn in_family(b: &Bench, family: &str) -> bool {
+    b.family.eq_ignore_ascii_case(family)
+        || b.family
+            .strip_prefix(family)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// One baseline's figures and its side file.
 pub(super) struct Data {
     pub(super) benches: Vec<Bench>,
@@ -98,7 +119,7 @@ impl Data {
             });
         }
         if let Some(f) = &opts.family
-            && !benches.iter().any(|b| b.family.eq_ignore_ascii_case(f))
+            && !benches.iter().any(|b| in_family(b, f))
         {
             return Err(format!(
                 "no criterion results for family `{f}` under {}",
@@ -113,20 +134,19 @@ impl Data {
     }
     /// The benchmarks to show (baselines are looked up among all of them).
     pub(super) fn shown(&self) -> impl Iterator<Item = &Bench> {
-        self.benches.iter().filter(|b| {
-            self.family
-                .as_ref()
-                .is_none_or(|f| b.family.eq_ignore_ascii_case(f))
-        })
+        self.benches
+            .iter()
+            .filter(|b| self.family.as_ref().is_none_or(|f| in_family(b, f)))
     }
     pub(super) fn stats(&self, b: &Bench) -> Option<&RunStats> {
         self.runs.as_ref()?.entries.get(&b.id)
     }
-    /// A variant at a thread count, in any family but `seeds` (baselines cross families).
+    /// A variant at a thread count, in any family timed as increments (baselines cross
+    /// families).
     pub(super) fn find(&self, variant: &str, threads: usize) -> Option<&Bench> {
         self.benches
             .iter()
-            .find(|b| b.family != SEEDS && b.variant == variant && b.threads == threads)
+            .find(|b| is_increments(b) && b.variant == variant && b.threads == threads)
     }
     /// A variant of `family` at a thread count that is `name` itself or wraps it
     /// (`LockCounter<SpinLock>` for `SpinLock`; not `LockCounter<RelaxedUnlockSpinLock>`).
@@ -247,5 +267,70 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&dir);
         assert!(load_baseline(&dir, "new").unwrap().is_empty());
+    }
+
+    /// One criterion benchmark of `benches/executor.rs`, `ns` per iteration (±1%).
+    fn executor_bench(dir: &Path, group: &str, name: &str, workers: usize, items: u64, ns: f64) {
+        let leaf = dir
+            .join(group.replace('/', "_"))
+            .join(name)
+            .join(workers.to_string())
+            .join("new");
+        std::fs::create_dir_all(&leaf).unwrap();
+        let benchmark = format!(
+            r#"{{"group_id":"{group}","function_id":"{name}","value_str":"{workers}","throughput":{{"Elements":{items}}},"full_id":"{group}/{name}/{workers}"}}"#
+        );
+        let (lo, hi) = (ns * 0.99, ns * 1.01);
+        let estimates = ESTIMATES
+            .replace("19.8", &lo.to_string())
+            .replace("20.6", &hi.to_string())
+            .replace("20.2", &ns.to_string());
+        std::fs::write(leaf.join("benchmark.json"), benchmark).unwrap();
+        std::fs::write(leaf.join("estimates.json"), estimates).unwrap();
+    }
+
+    #[test]
+    fn the_executor_bench_gets_its_table_and_its_two_targets() {
+        let dir =
+            std::env::temp_dir().join(format!("racelab-benchsum-executor-{}", std::process::id()));
+        let rt = crate::benchsum::EXECUTOR_ROUNDTRIP;
+        let map = crate::benchsum::EXECUTOR_MAP;
+        executor_bench(&dir, rt, "ThreadPoolExecutor", 2, 1, 800.0);
+        executor_bench(&dir, rt, "rayon-spawn", 2, 1, 1600.0);
+        executor_bench(&dir, rt, "spawn-per-task", 1, 1, 8000.0);
+        executor_bench(&dir, map, "ThreadPoolExecutor", 2, 10_000, 5_000_000.0);
+        executor_bench(&dir, map, "rayon", 2, 10_000, 25_000.0);
+        let benches = load_baseline(&dir, "new").unwrap();
+        assert_eq!(benches.len(), 5, "{benches:?}");
+        let opts = Options {
+            dir: dir.clone(),
+            family: Some("executor".into()),
+            ..Options::new()
+        };
+        let text = run(&opts).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        // 800 / 1600 = 0.5: met; 8000 / 800 = 10 < 15: missed.
+        let line = |needle: &str| {
+            text.lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("no line with {needle:?} in\n{text}"))
+                .to_string()
+        };
+        let rayon = line("round trip ≤ 2× rayon");
+        assert!(rayon.contains("0.50×") && rayon.contains("met"), "{rayon}");
+        let spawn = line("a thread per task ≥ 15×");
+        assert!(
+            spawn.contains("10.0×") && spawn.contains("MISSED"),
+            "{spawn}"
+        );
+        // map: ns per item (5 ms / 10^4 = 500 ns), 200× rayon's at the same workers.
+        let m = line("executor/map/ThreadPoolExecutor");
+        assert!(m.contains("500") && m.contains("200× rayon"), "{m}");
+        // Not in the increments tables: no family table, and not their legend.
+        assert!(!text.contains("executor/roundtrip, 2 threads"), "{text}");
+        assert!(
+            !text.contains("ns/op: wall time over all threads"),
+            "{text}"
+        );
     }
 }
