@@ -7,6 +7,8 @@
 //! 6 × 10^6 elements). Prints, and records in `racelab-runs.json`, the fraction of updates the
 //! racy counter lost and the locked/racy time ratio.
 //!
+//! Then article 002's CPU-bound experiment per variant (`seeds-cpu/…`, see [`cpu_bound`]).
+//!
 //! ```sh
 //! cargo bench --bench seeds
 //! RACELAB_SEEDS_OPS=10000 RACELAB_BENCH_MEASURE_MS=200 cargo bench --bench seeds   # smoke
@@ -51,6 +53,7 @@ fn main() {
         log.push(&recorder);
     }
     group.finish();
+    cpu_bound(&mut c);
     c.final_summary();
 
     let find = |v: &str| log.stats().iter().find(|s| s.variant == v).cloned();
@@ -91,4 +94,28 @@ fn main() {
         log.set_seeds(summary);
     }
     log.write();
+}
+
+/// Article 002's CPU-bound experiment, one variant per benchmark, at `racelab seeds --quick`'s
+/// sizes (20 sums of squares; ids `seeds-cpu/<variant>/<threads>`): sequential, 2 threads, and
+/// 2 threads under one global lock handed over every 5 ms (a GIL). The ratio to read is
+/// `gil/2` over `sequential/1` (flat, ≈ 1) against `threads/2` over it (≈ 1 / cores). `racelab
+/// seeds` prints the same with the in-run parallelism; these are criterion's figures for
+/// comparing builds (`--save-baseline`).
+fn cpu_bound(c: &mut criterion::Criterion) {
+    use racelab::seeds::{Scale, cpu_work, sum_squares_on};
+    let work = cpu_work(Scale::Quick);
+    let expected = sum_squares_on(&work, 0, false);
+    let mut group = c.benchmark_group("seeds-cpu");
+    group.sampling_mode(SamplingMode::Flat);
+    for (name, threads, gil) in [
+        ("sequential", 0, false),
+        ("threads", 2, false),
+        ("gil", 2, true),
+    ] {
+        group.bench_function(BenchmarkId::new(name, threads.max(1)), |b| {
+            b.iter(|| assert_eq!(sum_squares_on(&work, threads, gil), expected))
+        });
+    }
+    group.finish();
 }

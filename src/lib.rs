@@ -40,6 +40,8 @@ pub mod queue;
 pub mod report;
 pub mod runtime;
 pub mod scenario;
+#[cfg(feature = "seeds")]
+pub mod seeds;
 pub mod trace;
 
 pub use crate::engine::{Check, Results, check_all};

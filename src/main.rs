@@ -126,6 +126,29 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         criterion_dir: Option<PathBuf>,
     },
+    /// Redo the articles' experiments in Rust (threads, processes, async, the GIL) and print
+    /// each figure beside the article's; writes racelab-seeds.{json,md,svg} beside the
+    /// benchmark summary.
+    Seeds {
+        /// Only these experiments (repeat or comma-separate): lost-update, select, subprocess,
+        /// cpu-bound, factorise, downloads, slow-connections, pipeline, executor.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Shrink every size (CI: the whole set in well under 2 minutes).
+        #[arg(long)]
+        quick: bool,
+        /// Where racelab-seeds.{json,md,svg} go (default: criterion's directory, as for
+        /// `racelab bench`). `--json PATH` and `--md PATH` override one file each.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+    /// The child side of the experiments that start processes (not for people).
+    #[command(hide = true)]
+    SeedsChild {
+        /// The work and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// A user error: printed as one line, exit code 2.
@@ -233,8 +256,111 @@ fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
             *markdown,
             criterion_dir.as_ref(),
         ),
+        Some(Command::Seeds {
+            only,
+            quick,
+            out_dir,
+        }) => seeds(&cli, only, *quick, out_dir.as_ref()),
+        Some(Command::SeedsChild { args }) => match racelab::seeds::child_main(args) {
+            Ok(out) => {
+                println!("{out}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(UsageError(e)),
+        },
         Some(Command::Run) | None => run(&cli),
     }
+}
+
+/// `racelab seeds`: every selected experiment with a progress bar, one table, and the JSON,
+/// Markdown and SVG files. Exit 1 if an experiment failed.
+fn seeds(
+    cli: &Cli,
+    only: &[String],
+    quick: bool,
+    out_dir: Option<&PathBuf>,
+) -> Result<ExitCode, UsageError> {
+    use racelab::seeds::{self, Child, Context, Scale};
+    let experiments = seeds::select(only).map_err(UsageError)?;
+    let child = Child::this_racelab().map_err(UsageError)?;
+    let scale = if quick { Scale::Quick } else { Scale::Full };
+    let ctx = Context::new(scale, Some(child));
+    let bar = if cli.no_progress {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(experiments.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut started = 0;
+    let report = seeds::run(&ctx, &experiments, |e| {
+        bar.set_position(started);
+        started += 1;
+        bar.set_message(e.name);
+    });
+    bar.finish_and_clear();
+
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "experiment",
+        "variant",
+        "article",
+        "Rust",
+        "vs baseline",
+        "cores busy",
+        "notes",
+    ]);
+    for r in &report.rows {
+        t.add_row(r.cells());
+    }
+    println!(
+        "racelab seeds on {} cores{}",
+        report.cores,
+        if quick { " (--quick sizes)" } else { "" }
+    );
+    println!("{t}");
+    for e in &report.experiments {
+        match &e.error {
+            None => println!("- {} ({:.1} s): {}", e.name, e.seconds, e.lesson),
+            Some(err) => println!("- {}: FAILED: {err}", e.name),
+        }
+    }
+
+    let dir = out_dir
+        .cloned()
+        .unwrap_or_else(racelab::benchsum::default_criterion_dir);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
+    let json = cli
+        .json
+        .clone()
+        .unwrap_or_else(|| dir.join("racelab-seeds.json"));
+    let md = cli
+        .md
+        .clone()
+        .unwrap_or_else(|| dir.join("racelab-seeds.md"));
+    let svg = dir.join("racelab-seeds.svg");
+    let write = |p: &PathBuf, text: String| {
+        std::fs::write(p, text)
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", p.display())))
+    };
+    write(&json, report.to_json())?;
+    write(&md, report.to_markdown())?;
+    seeds::write_svg(&svg, &report).map_err(UsageError)?;
+    println!(
+        "wrote {}, {} and {}",
+        json.display(),
+        md.display(),
+        svg.display()
+    );
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn selected(cli: &Cli) -> Result<Vec<Entry>, UsageError> {
