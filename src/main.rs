@@ -142,6 +142,18 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+    /// Compare two detection reports (`--json` files): the results whose verdict changed, that
+    /// only one has, or whose first failure moved by more than `--factor`. Exit 0 when there is
+    /// none, 1 when there are, 2 on a bad file.
+    Diff {
+        /// The earlier report.
+        old: PathBuf,
+        /// The later report.
+        new: PathBuf,
+        /// How far executions-to-first-failure may move either way before it is listed.
+        #[arg(long, default_value_t = 2.0, value_parser = parse_factor)]
+        factor: f64,
+    },
     /// The child side of the experiments that start processes (not for people).
     #[command(hide = true)]
     SeedsChild {
@@ -261,6 +273,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
             quick,
             out_dir,
         }) => seeds(&cli, only, *quick, out_dir.as_ref()),
+        Some(Command::Diff { old, new, factor }) => diff(old, new, *factor),
         Some(Command::SeedsChild { args }) => match racelab::seeds::child_main(args) {
             Ok(out) => {
                 println!("{out}");
@@ -270,6 +283,44 @@ fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
         },
         Some(Command::Run) | None => run(&cli),
     }
+}
+
+fn parse_factor(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && *f >= 1.0)
+        .ok_or_else(|| format!("`{s}` is not a factor of at least 1"))
+}
+
+/// `racelab diff OLD NEW`.
+fn diff(old: &PathBuf, new: &PathBuf, factor: f64) -> Result<ExitCode, UsageError> {
+    let read = |p: &PathBuf| -> Result<serde_json::Value, UsageError> {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| UsageError(format!("cannot read {}: {e}", p.display())))?;
+        serde_json::from_str(&text)
+            .map_err(|e| UsageError(format!("{} is not JSON: {e}", p.display())))
+    };
+    let (before, after) = (read(old)?, read(new)?);
+    let c = racelab::compare::compare(&before, &after).map_err(|e| UsageError(e.to_string()))?;
+    let lines = c.diff_lines(factor);
+    println!(
+        "{} → {}: {} common results, {} listed (verdicts changed, one side only, first failure moved > {factor}×)",
+        old.display(),
+        new.display(),
+        c.common,
+        lines.len()
+    );
+    for note in &c.notes {
+        println!("note: {note}");
+    }
+    for l in &lines {
+        println!("{l}");
+    }
+    Ok(if lines.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `racelab seeds`: every selected experiment with a progress bar, one table, and the JSON,

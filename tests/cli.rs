@@ -157,3 +157,92 @@ fn the_preemption_bound_reaches_loom() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `racelab diff OLD NEW`: nothing listed between a report and itself; a changed verdict, a
+/// first failure moved beyond the factor and a result gone are each listed (exit 1); a move
+/// within the factor is not; a bad file is one line and exit 2.
+#[test]
+fn diff_lists_changed_verdicts_and_moved_first_failures() {
+    let dir = std::env::temp_dir().join(format!("racelab-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = dir.join("old.json");
+    let (code, _, err) = racelab(&[
+        "--variant",
+        "LoadStoreCounter",
+        "--engine",
+        "loom,shuttle-random",
+        "--no-progress",
+        "--json",
+        old.to_str().unwrap(),
+        "--md",
+        dir.join("r.md").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let (code, out, _) = racelab(&["diff", &path(&old), &path(&old)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 listed"), "{out}");
+
+    let mut report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&old).unwrap()).unwrap();
+    let results = report["results"].as_array_mut().unwrap();
+    let n = results.len();
+    assert!(n >= 4, "{n} results");
+    // Result 0: verdict changed. Result 1: first failure 10× later. Result 2: 1.5× (within 2×).
+    results[0]["verdict"] = "passed".into();
+    let at = |r: &serde_json::Value| r["first_failure_at"].as_u64().unwrap_or(1).max(1);
+    let (a1, a2) = (at(&results[1]), at(&results[2]));
+    results[1]["first_failure_at"] = (a1 * 10).into();
+    results[2]["first_failure_at"] = (a2 * 3 / 2 + 1).min(a2 * 2).into();
+    let gone = results.pop().unwrap();
+    let new = dir.join("new.json");
+    std::fs::write(&new, serde_json::to_string(&report).unwrap()).unwrap();
+    let (code, out, err) = racelab(&["diff", &path(&old), &path(&new)]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("verdict") && l.contains("→ passed")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("moved") && l.contains("10.0×, slower to catch")),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("moved")).count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("removed") && l.contains(gone["scenario"].as_str().unwrap())),
+        "{out}"
+    );
+    // A wider factor hides the move.
+    let (_, out, _) = racelab(&["diff", &path(&old), &path(&new), "--factor", "20"]);
+    assert!(!out.lines().any(|l| l.starts_with("moved")), "{out}");
+
+    std::fs::write(dir.join("bad.json"), "{").unwrap();
+    for args in [
+        vec!["diff".to_string(), path(&old), path(&dir.join("bad.json"))],
+        vec![
+            "diff".to_string(),
+            path(&old),
+            path(&dir.join("missing.json")),
+        ],
+        vec![
+            "diff".into(),
+            path(&old),
+            path(&old),
+            "--factor".into(),
+            "0.5".into(),
+        ],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = racelab(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

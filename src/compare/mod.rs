@@ -215,6 +215,65 @@ impl Comparison {
     }
 }
 
+impl Comparison {
+    /// The deterministic results caught both times whose executions to the first failure moved
+    /// by more than `factor` either way (`first_failure_at` 10 → 25 at a factor of 2), with the
+    /// factor each moved by (> 1: slower to catch now).
+    pub fn moved(&self, factor: f64) -> Vec<(&FieldChange, f64)> {
+        self.softer
+            .iter()
+            .filter(|c| c.field == "first_failure_at")
+            .filter_map(|c| {
+                let (b, a) = (c.before.as_f64()?, c.after.as_f64()?);
+                (b > 0.0 && a > 0.0).then_some((c, a / b))
+            })
+            .filter(|(_, r)| *r > factor || *r < 1.0 / factor)
+            .collect()
+    }
+
+    /// The lines `racelab diff` prints: every verdict that changed (stress samples marked), every
+    /// result only on one side, and every first failure that moved by more than `factor`. Empty
+    /// when the reports say the same.
+    pub fn diff_lines(&self, factor: f64) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in &self.disagreements {
+            out.push(format!("verdict  {}: {} → {}", d.key, d.before, d.after));
+        }
+        for d in &self.sampled {
+            out.push(format!(
+                "verdict  {}: {} → {} (stress, a sample: not a disagreement)",
+                d.key, d.before, d.after
+            ));
+        }
+        for r in &self.removed {
+            out.push(format!(
+                "removed  {} \"{}\" ({})",
+                r.key, r.key.scenario, r.verdict
+            ));
+        }
+        for r in &self.added {
+            out.push(format!(
+                "added    {} \"{}\" ({})",
+                r.key, r.key.scenario, r.verdict
+            ));
+        }
+        for (c, r) in self.moved(factor) {
+            out.push(format!(
+                "moved    {}: first failure @{} → @{} ({r:.1}×{})",
+                c.key,
+                show(&c.before),
+                show(&c.after),
+                if r > 1.0 {
+                    ", slower to catch"
+                } else {
+                    ", faster to catch"
+                }
+            ));
+        }
+        out
+    }
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
