@@ -3,6 +3,7 @@
 # toolchain with the miri component can be had. About 1-2 minutes when it runs. loom and shuttle
 # themselves cannot run under Miri (their coroutines switch stacks with inline assembly), so
 # the loom-runtime unsafe code is exercised by loom instead (tests/engines.rs, tests/loom.rs).
+# Without default features: the tests need the library only, not the command line or tokio.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if ! cargo +nightly --version >/dev/null 2>&1; then
@@ -17,4 +18,4 @@ if ! cargo +nightly miri --version >/dev/null 2>&1; then
     exit 0
 fi
 set -e
-MIRIFLAGS="-Zmiri-strict-provenance" CARGO_TARGET_DIR=target/miri cargo +nightly miri test --test miri
+MIRIFLAGS="-Zmiri-strict-provenance" CARGO_TARGET_DIR=target/miri cargo +nightly miri test --no-default-features --test miri

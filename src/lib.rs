@@ -40,7 +40,7 @@ pub mod queue;
 pub mod report;
 pub mod runtime;
 pub mod scenario;
-#[cfg(feature = "seeds")]
+#[cfg(all(feature = "seeds", not(loom)))]
 pub mod seeds;
 pub mod trace;
 

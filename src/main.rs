@@ -268,12 +268,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
             *markdown,
             criterion_dir.as_ref(),
         ),
+        #[cfg(not(loom))]
         Some(Command::Seeds {
             only,
             quick,
             out_dir,
         }) => seeds(&cli, only, *quick, out_dir.as_ref()),
         Some(Command::Diff { old, new, factor }) => diff(old, new, *factor),
+        #[cfg(not(loom))]
         Some(Command::SeedsChild { args }) => match racelab::seeds::child_main(args) {
             Ok(out) => {
                 println!("{out}");
@@ -281,6 +283,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
             }
             Err(e) => Err(UsageError(e)),
         },
+        #[cfg(loom)]
+        Some(Command::Seeds { .. } | Command::SeedsChild { .. }) => Err(UsageError(
+            "this racelab was built with --cfg loom (the deep loom run): `seeds` is not in it"
+                .into(),
+        )),
         Some(Command::Run) | None => run(&cli),
     }
 }
@@ -323,6 +330,7 @@ fn diff(old: &PathBuf, new: &PathBuf, factor: f64) -> Result<ExitCode, UsageErro
     })
 }
 
+#[cfg(not(loom))]
 /// `racelab seeds`: every selected experiment with a progress bar, one table, and the JSON,
 /// Markdown and SVG files. Exit 1 if an experiment failed.
 fn seeds(
