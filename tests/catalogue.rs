@@ -1,31 +1,21 @@
-//! The catalogue under every engine: each racy variant is caught, with its symptom in the
-//! message, by every engine that must catch it; blind spots are reported as such; each correct
-//! twin passes every engine, stress included. These tests iterate the registry, so a new entry
-//! is tested without being listed here.
+//! The catalogue under every engine, one test case per cell: each racy variant is caught, with
+//! its bug class and its symptom in the message, by every engine that must catch it; blind spots
+//! are reported as such; each correct twin passes every engine, stress included.
+//!
+//! The cases are generated from the registry (a new entry is tested without being listed here)
+//! and run by [libtest-mimic], so they take libtest's flags and cargo-nextest can list, filter
+//! and shard them: a case is named `ENGINE::FAMILY::VARIANT`, e.g.
+//! `loom::counter::RacyCounter`, and `cargo nextest run --partition count:1/2` runs half.
+//!
+//! [libtest-mimic]: https://docs.rs/libtest-mimic
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use racelab::catalogue::{Entry, Expect, catalogue};
-use racelab::engine::{Engine, EngineKind, ShuttleConfig, StressConfig, Verdict};
-use std::time::Duration;
+use racelab::engine::{EngineKind, Verdict};
 
-/// Default engines, with budgets that keep `cargo test` quick: 300 ms of stress and a 500 ms
-/// cap on each shuttle run (it only bites bounded DFS over spinning locks, whose racy variant
-/// is a "may" for DFS).
-fn engine(kind: EngineKind) -> Engine {
-    let cap = |c: ShuttleConfig| ShuttleConfig {
-        max_time: Some(Duration::from_millis(500)),
-        ..c
-    };
-    match Engine::default_for(kind) {
-        Engine::Stress(_) => Engine::Stress(StressConfig {
-            time_budget: Duration::from_millis(300),
-            ..StressConfig::default()
-        }),
-        Engine::ShuttleDfs(c) => Engine::ShuttleDfs(cap(c)),
-        Engine::ShuttleRandom(c) => Engine::ShuttleRandom(cap(c)),
-        Engine::ShuttlePct(c) => Engine::ShuttlePct(cap(c)),
-        e => e,
-    }
-}
+mod support;
+
+use support::test_engine as engine;
 
 fn racy() -> impl Iterator<Item = Entry> {
     catalogue().into_iter().filter(Entry::racy)
@@ -35,74 +25,80 @@ fn correct() -> impl Iterator<Item = Entry> {
     catalogue().into_iter().filter(|e| !e.racy())
 }
 
-fn check_racy(kind: EngineKind) {
-    let mut checked = 0;
-    for entry in racy() {
-        let results = entry.run(&engine(kind));
-        let cell = entry.cell(&results);
-        match entry.expectation(kind) {
-            Expect::Must => {
-                let caught: Vec<_> = results
-                    .iter()
-                    .filter(|r| r.verdict == Verdict::Caught)
-                    .collect();
+/// One racy entry under one engine.
+fn check_racy(entry: &Entry, kind: EngineKind) {
+    let results = entry.run_in(&engine(kind), &racelab::engine::Check::new().first_catch());
+    let cell = entry.cell(&results);
+    let named = |r: &racelab::engine::EngineResult| {
+        let m = r.message().unwrap_or("");
+        assert!(
+            entry.symptoms.iter().any(|s| m.contains(s)),
+            "{} under {kind}: message {m:?} names none of {:?}",
+            entry.variant,
+            entry.symptoms
+        );
+    };
+    match entry.expectation(kind) {
+        Expect::Must => {
+            let caught: Vec<_> = results
+                .iter()
+                .filter(|r| r.verdict == Verdict::Caught)
+                .collect();
+            assert!(
+                !caught.is_empty(),
+                "{} escaped {kind}: {results:#?}",
+                entry.variant
+            );
+            // Its bug class: the entry's, or a class its symptoms name (a broken lock shows as
+            // the data race or lost update it lets through).
+            for c in caught.iter().filter_map(|r| r.counterexample.as_ref()) {
                 assert!(
-                    !caught.is_empty(),
-                    "{} escaped {kind}: {results:#?}",
-                    entry.variant
+                    Some(c.class) == entry.bug || entry.symptoms.contains(&c.class.name()),
+                    "{} under {kind}: caught as {}, which is neither {:?} nor one of {:?}: {}",
+                    entry.variant,
+                    c.class,
+                    entry.bug,
+                    entry.symptoms,
+                    c.message
                 );
-                for r in caught {
-                    let m = r.message().expect("a caught result has a message");
-                    assert!(
-                        entry.symptoms.iter().any(|s| m.contains(s)),
-                        "{} under {kind}: message {m:?} names none of {:?}",
-                        entry.variant,
-                        entry.symptoms
-                    );
-                    assert!(r.first_failure_at.is_some());
-                }
-                checked += 1;
             }
-            Expect::Blind(_) => assert_eq!(
-                cell,
-                Verdict::BlindSpot,
-                "{} under {kind} should be a blind spot",
-                entry.variant
-            ),
-            Expect::Skip(_) => assert_eq!(
-                cell,
-                Verdict::NotRun,
-                "{} under {kind} should not be run",
-                entry.variant
-            ),
-            // Machine-dependent: measured, never a gate. It must still not error; a stress hang
-            // is caught only when hanging is its bug (a deadlock the watchdog names).
-            Expect::May => {
-                assert!(
-                    matches!(cell, Verdict::Caught | Verdict::Passed),
-                    "{} under {kind}: {cell}",
-                    entry.variant
-                );
-                for r in results.iter().filter(|r| r.verdict == Verdict::Caught) {
-                    let m = r.message().unwrap_or("");
-                    assert!(
-                        entry.symptoms.iter().any(|s| m.contains(s)),
-                        "{} under {kind}: message {m:?} names none of {:?}",
-                        entry.variant,
-                        entry.symptoms
-                    );
-                }
+            for r in caught {
+                named(r);
+                assert!(r.first_failure_at.is_some());
             }
         }
-        assert!(!entry.is_failure(kind, cell));
+        Expect::Blind(_) => assert_eq!(
+            cell,
+            Verdict::BlindSpot,
+            "{} under {kind} should be a blind spot",
+            entry.variant
+        ),
+        Expect::Skip(_) => assert_eq!(
+            cell,
+            Verdict::NotRun,
+            "{} under {kind} should not be run",
+            entry.variant
+        ),
+        // Machine-dependent: measured, never a gate. It must still not error; a stress hang
+        // is caught only when hanging is its bug (a deadlock the watchdog names).
+        Expect::May => {
+            assert!(
+                matches!(cell, Verdict::Caught | Verdict::Passed),
+                "{} under {kind}: {cell}",
+                entry.variant
+            );
+            results
+                .iter()
+                .filter(|r| r.verdict == Verdict::Caught)
+                .for_each(named);
+        }
     }
-    if kind != EngineKind::Stress {
-        assert!(checked > 0, "no racy entry must be caught by {kind}");
-    }
+    assert!(!entry.is_failure(kind, cell));
 }
 
-fn check_correct(kind: EngineKind) {
-    for entry in correct() {
+/// One correct entry under one engine.
+fn check_correct(entry: &Entry, kind: EngineKind) {
+    {
         let results = entry.run(&engine(kind));
         if let Expect::Skip(why) = entry.expectation(kind) {
             // An engine that cannot run it (crossbeam's std atomics under a model checker).
@@ -112,7 +108,7 @@ fn check_correct(kind: EngineKind) {
                 "{}: {why}",
                 entry.variant
             );
-            continue;
+            return;
         }
         for r in &results {
             if r.verdict == Verdict::NotRun {
@@ -136,32 +132,19 @@ fn check_correct(kind: EngineKind) {
     }
 }
 
-macro_rules! per_engine {
-    ($($module:ident => $kind:expr),* $(,)?) => {$(
-        mod $module {
-            use super::*;
-            #[test]
-            fn racy_variants_are_caught() {
-                check_racy($kind);
-            }
-            #[test]
-            fn correct_twins_pass() {
-                check_correct($kind);
-            }
-        }
-    )*};
+/// Every engine has a racy entry it must catch (else its column tests nothing).
+fn every_engine_must_catch_something() {
+    for kind in EngineKind::ALL
+        .into_iter()
+        .filter(|k| *k != EngineKind::Stress)
+    {
+        assert!(
+            racy().any(|e| e.expectation(kind) == Expect::Must),
+            "no racy entry must be caught by {kind}"
+        );
+    }
 }
 
-per_engine! {
-    loom => EngineKind::Loom,
-    shuttle_random => EngineKind::ShuttleRandom,
-    shuttle_pct => EngineKind::ShuttlePct,
-    shuttle_dfs => EngineKind::ShuttleDfs,
-    proptest => EngineKind::Proptest,
-    stress => EngineKind::Stress,
-}
-
-#[test]
 fn every_racy_entry_has_a_correct_twin_in_its_family() {
     for entry in racy() {
         assert!(
@@ -177,7 +160,6 @@ fn every_racy_entry_has_a_correct_twin_in_its_family() {
     }
 }
 
-#[test]
 fn every_racy_entry_has_an_engine_that_must_catch_it() {
     for entry in racy() {
         assert!(
@@ -190,7 +172,6 @@ fn every_racy_entry_has_an_engine_that_must_catch_it() {
     }
 }
 
-#[test]
 fn variant_names_are_unique_and_findable() {
     let all = catalogue();
     for e in &all {
@@ -208,7 +189,6 @@ fn variant_names_are_unique_and_findable() {
 /// on a lost or duplicated one), at 1+1 and, unless it is single-producer, at 2+2; no racy
 /// queue has one (a lost item would leave its consumer waiting forever); counters and locks
 /// are timed as increments.
-#[test]
 fn each_family_has_its_own_timed_run_shape() {
     let mut queues = 0;
     for e in catalogue() {
@@ -235,4 +215,64 @@ fn each_family_has_its_own_timed_run_shape() {
         }
     }
     assert!(queues >= 5, "{queues} timed queues");
+}
+
+/// A libtest case that runs `f`, a panic being its failure.
+fn case(name: impl Into<String>, f: impl FnOnce() + Send + 'static) -> Trial {
+    Trial::test(name, move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+            Failed::from(
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panicked".into()),
+            )
+        })
+    })
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = vec![
+        case(
+            "registry::every_racy_entry_has_a_correct_twin_in_its_family",
+            every_racy_entry_has_a_correct_twin_in_its_family,
+        ),
+        case(
+            "registry::every_racy_entry_has_an_engine_that_must_catch_it",
+            every_racy_entry_has_an_engine_that_must_catch_it,
+        ),
+        case(
+            "registry::every_engine_must_catch_something",
+            every_engine_must_catch_something,
+        ),
+        case(
+            "registry::variant_names_are_unique_and_findable",
+            variant_names_are_unique_and_findable,
+        ),
+        case(
+            "registry::each_family_has_its_own_timed_run_shape",
+            each_family_has_its_own_timed_run_shape,
+        ),
+    ];
+    for kind in EngineKind::ALL {
+        for entry in catalogue() {
+            let name = format!(
+                "{}::{}::{}",
+                kind.name().replace('-', "_"),
+                entry.family,
+                entry.variant
+            );
+            let variant = entry.variant;
+            trials.push(case(name, move || {
+                let entry = racelab::catalogue::find(variant).expect("a catalogue entry");
+                if entry.racy() {
+                    check_racy(&entry, kind)
+                } else {
+                    check_correct(&entry, kind)
+                }
+            }));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -32,7 +32,11 @@ fn caught<S: Subject>(subject: &S, variant: &str, class: BugClass) {
         must.contains(&EngineKind::Loom),
         "{variant}: loom must catch it"
     );
-    check().run(subject).assert_caught_by(&must, class);
+    check()
+        .engines(must.iter().copied())
+        .first_catch()
+        .run(subject)
+        .assert_caught_by(&must, class);
 }
 
 #[test]

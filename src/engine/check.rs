@@ -65,6 +65,7 @@ pub struct Check {
     opts: RunOptions,
     cell_time_limit: Option<Duration>,
     first_catch: bool,
+    only: Option<Vec<String>>,
 }
 
 impl Default for Check {
@@ -91,6 +92,7 @@ impl Check {
             opts: RunOptions::default(),
             cell_time_limit: None,
             first_catch: false,
+            only: None,
         }
     }
     /// Only these engines, in report order; an engine configured earlier keeps its configuration.
@@ -183,6 +185,15 @@ impl Check {
         self.cell_time_limit = Some(limit);
         self
     }
+    /// Runs only the scenarios named in `names` (exact names, as [`ScenarioSet::names`] gives
+    /// them); the others come back as not run, with the reason. For a test that is about one
+    /// scenario, or to reproduce a cell's one failing scenario without its neighbours.
+    ///
+    /// [`ScenarioSet::names`]: crate::ScenarioSet::names
+    pub fn scenarios<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Check {
+        self.only = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
     /// Ends a cell at its first catch: once a scenario has caught a bug, the subject's later
     /// scenarios under that engine are not run, with the reason. For runs that only need to
     /// know that an engine catches a racy subject (the deep loom run); the matrix runs every
@@ -252,6 +263,18 @@ impl Check {
         let start = Instant::now();
         let mut out: Vec<EngineResult> = Vec::new();
         for i in 0..built.std.len() {
+            if let Some(only) = &self.only
+                && !only.iter().any(|n| n == built.std[i].name())
+            {
+                let mut r = EngineResult::not_run(
+                    engine.kind(),
+                    built.std[i].name(),
+                    "not selected (Check::scenarios)".into(),
+                );
+                r.scenario_index = i;
+                out.push(r);
+                continue;
+            }
             if let Some(first) = out.iter().find(|r| r.verdict == Verdict::Caught)
                 && self.first_catch
             {
