@@ -42,6 +42,7 @@ pub mod runtime;
 pub mod scenario;
 #[cfg(all(feature = "seeds", not(loom)))]
 pub mod seeds;
+pub mod shard;
 pub mod trace;
 
 pub use crate::engine::{Check, Results, check_all};

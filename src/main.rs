@@ -67,6 +67,11 @@ struct Cli {
     /// run alone.
     #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u64).range(1..=256))]
     jobs: Option<u64>,
+    /// Run only this share of the cells, in cargo-nextest's syntax: `hash:K/N` (by a hash of
+    /// each cell's name) or `count:K/N` (every Nth cell). `racelab merge` puts the shards'
+    /// reports back together.
+    #[arg(long, value_name = "SCHEME:K/N", global = true)]
+    partition: Option<racelab::shard::Partition>,
 }
 
 /// `--jobs`, or the available cores.
@@ -153,6 +158,14 @@ enum Command {
         /// How far executions-to-first-failure may move either way before it is listed.
         #[arg(long, default_value_t = 2.0, value_parser = parse_factor)]
         factor: f64,
+    },
+    /// Merge the `--json` reports of shards (`--partition`) or of separate runs into one matrix,
+    /// one report (`--json`, `--md`) and one exit status: 0, 1 when a cell fails, 2 when the
+    /// files do not fit together (another version, a shard twice or missing, a cell twice).
+    Merge {
+        /// The reports to merge.
+        #[arg(required = true, num_args = 1..)]
+        reports: Vec<PathBuf>,
     },
     /// The child side of the experiments that start processes (not for people).
     #[command(hide = true)]
@@ -275,6 +288,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
             out_dir,
         }) => seeds(&cli, only, *quick, out_dir.as_ref()),
         Some(Command::Diff { old, new, factor }) => diff(old, new, *factor),
+        Some(Command::Merge { reports }) => merge(&cli, reports),
         #[cfg(not(loom))]
         Some(Command::SeedsChild { args }) => match racelab::seeds::child_main(args) {
             Ok(out) => {
@@ -300,6 +314,25 @@ fn parse_factor(s: &str) -> Result<f64, String> {
 }
 
 /// `racelab diff OLD NEW`.
+/// `racelab merge A.json B.json …`: one matrix, report and exit status from shards.
+fn merge(cli: &Cli, files: &[PathBuf]) -> Result<ExitCode, UsageError> {
+    let mut shards = Vec::new();
+    for p in files {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| UsageError(format!("cannot read {}: {e}", p.display())))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| UsageError(format!("{} is not JSON: {e}", p.display())))?;
+        shards.push((p.display().to_string(), v));
+    }
+    let report = racelab::shard::merge(&shards).map_err(UsageError)?;
+    println!(
+        "merged {} reports: {} cells",
+        files.len(),
+        report.rows.len()
+    );
+    present(cli, &report)
+}
+
 fn diff(old: &PathBuf, new: &PathBuf, factor: f64) -> Result<ExitCode, UsageError> {
     let read = |p: &PathBuf| -> Result<serde_json::Value, UsageError> {
         let text = std::fs::read_to_string(p)
@@ -508,12 +541,20 @@ fn list(entries: &[Entry]) {
 fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
     let entries = selected(cli)?;
     let (engines, check) = check(cli)?;
+    let all = entries.len() * engines.len();
+    let cells: Vec<(Entry, EngineKind)> = match cli.partition {
+        Some(p) => p.cells(&entries, &engines),
+        None => entries
+            .iter()
+            .flat_map(|e| engines.iter().map(move |&k| (e.clone(), k)))
+            .collect(),
+    };
     // Progress goes to stdout: stderr is silenced while engines run (below).
     let bar = if cli.no_progress {
         ProgressBar::hidden()
     } else {
         ProgressBar::with_draw_target(
-            Some((entries.len() * engines.len()) as u64),
+            Some(cells.len() as u64),
             indicatif::ProgressDrawTarget::stdout(),
         )
     };
@@ -531,13 +572,22 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
         ))
     });
     let silence = SilenceStderr::new();
-    let report = Report::run(&entries, &engines, &check, jobs(cli), |entry, kind| {
+    let mut report = Report::run_cells(&cells, &check, jobs(cli), |entry, kind| {
         bar.set_message(format!("{} × {kind}", entry.variant));
         bar.inc(1);
     });
+    report.partition = cli.partition;
     drop(silence);
     bar.finish_and_clear();
+    if let Some(p) = cli.partition {
+        println!("shard {p}: {} of {all} cells", cells.len());
+    }
+    present(cli, &report)
+}
 
+/// Prints the matrix, the counterexamples and the failures, writes the JSON and Markdown
+/// reports, and gives the exit status: 0, or 1 when a cell fails the run.
+fn present(cli: &Cli, report: &Report) -> Result<ExitCode, UsageError> {
     println!("{}", report.matrix());
     println!(
         "cells: caught @N = first failure at execution N; seen k in N = stress rounds with the \
@@ -556,8 +606,8 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
             r.first_failure_at.unwrap_or(0),
             c.message
         );
-        if !c.trace.is_empty() {
-            for line in c.trace.to_string().lines() {
+        if let Some(trace) = report.trace_text(entry, r) {
+            for line in trace.lines() {
                 println!("    {line}");
             }
         }

@@ -129,8 +129,21 @@ impl Row {
 pub struct Report {
     /// Every cell.
     pub rows: Vec<Row>,
-    /// Wall time of the run.
+    /// Wall time of the run (of a merged report: the shards' times added up).
     pub elapsed: Duration,
+    /// The share of the cells this run was asked for (`--partition`), when it was a shard.
+    pub partition: Option<crate::shard::Partition>,
+    /// Traces read back from a report's JSON (see [`crate::shard::merge`]), as text, keyed by
+    /// [`trace_key`]; a result run in this process keeps its `Trace` instead.
+    pub restored_traces: std::collections::BTreeMap<String, String>,
+}
+
+/// The key of a result's restored trace: `family/variant/engine/scenario-index`.
+pub fn trace_key(entry: &Entry, engine: EngineKind, scenario_index: usize) -> String {
+    format!(
+        "{}/{}/{engine}/{scenario_index}",
+        entry.family, entry.variant
+    )
 }
 
 /// The full replay token of a result: `family/variant/scenario-index/payload`.
@@ -157,13 +170,24 @@ impl Report {
         jobs: usize,
         on_cell: impl Fn(&Entry, EngineKind) + Sync,
     ) -> Report {
-        let start = std::time::Instant::now();
-        let cells: Vec<(&Entry, EngineKind)> = entries
+        let cells: Vec<(Entry, EngineKind)> = entries
             .iter()
-            .flat_map(|e| engines.iter().map(move |&k| (e, k)))
+            .flat_map(|e| engines.iter().map(move |&k| (e.clone(), k)))
             .collect();
+        Report::run_cells(&cells, check, jobs, on_cell)
+    }
+
+    /// [`Report::run`] over the cells given, in their order: what a shard runs
+    /// ([`crate::shard::Partition::cells`]).
+    pub fn run_cells(
+        cells: &[(Entry, EngineKind)],
+        check: &crate::engine::Check,
+        jobs: usize,
+        on_cell: impl Fn(&Entry, EngineKind) + Sync,
+    ) -> Report {
+        let start = std::time::Instant::now();
         let run = |i: usize| {
-            let (entry, kind) = cells[i];
+            let (entry, kind) = (&cells[i].0, cells[i].1);
             on_cell(entry, kind);
             Row::run_in(entry, &check.engine_of(kind), check)
         };
@@ -194,6 +218,7 @@ impl Report {
         Report {
             rows: rows.into_iter().map(|(_, row)| row).collect(),
             elapsed: start.elapsed(),
+            ..Report::default()
         }
     }
 
@@ -285,15 +310,17 @@ impl Report {
             let mut best: Option<(&EngineResult, usize)> = None;
             for row in self.rows.iter().filter(|r| r.entry.key() == entry.key()) {
                 for (i, r) in row.results.iter().enumerate() {
-                    let Some(c) = &r.counterexample else { continue };
-                    if c.trace.is_empty() && best.is_some() {
+                    if r.counterexample.is_none() {
+                        continue;
+                    }
+                    let traced = |r: &EngineResult| self.trace_text(&row.entry, r).is_some();
+                    if !traced(r) && best.is_some() {
                         continue;
                     }
                     let better = match best {
                         None => true,
                         Some((b, _)) => {
-                            let bt = &b.counterexample.as_ref().expect("has one").trace;
-                            bt.is_empty()
+                            !traced(b)
                                 || (r.engine == EngineKind::Proptest
                                     && b.engine != EngineKind::Proptest)
                         }
@@ -308,6 +335,17 @@ impl Report {
             }
         }
         out
+    }
+
+    /// The text of a result's trace: its own, or the one restored from a report's JSON.
+    pub fn trace_text(&self, entry: &Entry, r: &EngineResult) -> Option<String> {
+        let c = r.counterexample.as_ref()?;
+        if !c.trace.is_empty() {
+            return Some(c.trace.to_string());
+        }
+        self.restored_traces
+            .get(&trace_key(entry, r.engine, r.scenario_index))
+            .cloned()
     }
 
     /// The report as JSON, in the contract's shape.
@@ -328,6 +366,18 @@ impl Report {
                     "expectation".into(),
                     json!(row.entry.expectation(r.engine).name()),
                 );
+                if let Some(t) =
+                    self.restored_traces
+                        .get(&trace_key(&row.entry, r.engine, r.scenario_index))
+                {
+                    o.insert("trace".into(), json!(t));
+                    if let Some(story) = self.restored_traces.get(&format!(
+                        "{}#story",
+                        trace_key(&row.entry, r.engine, r.scenario_index)
+                    )) {
+                        o.insert("story".into(), json!(story));
+                    }
+                }
                 o.insert(
                     "replay".into(),
                     json!(
@@ -342,6 +392,7 @@ impl Report {
         }
         json!({
             "racelab": env!("CARGO_PKG_VERSION"),
+            "partition": self.partition.map(|p| p.to_json(self.rows.len())),
             "elapsed_ms": self.elapsed.as_secs_f64() * 1e3,
             "failures": self.failures(),
             "results": results,
@@ -392,8 +443,8 @@ impl Report {
                 "\n### {} ({}, `{}`)\n\n{}\n",
                 entry.variant, r.engine, r.scenario, c.message
             );
-            if !c.trace.is_empty() {
-                md += &format!("\n```text\n{}\n```\n", c.trace);
+            if let Some(trace) = self.trace_text(entry, r) {
+                md += &format!("\n```text\n{trace}\n```\n");
             }
             if let Some(p) = &c.replay {
                 md += &format!("\nreplay: `racelab replay {}`\n", replay_token(entry, i, p));

@@ -10,7 +10,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 /// The class of bug a forbidden outcome shows. The report names it precisely.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BugClass {
     /// An increment (or other update) overwritten by a concurrent one.

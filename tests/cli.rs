@@ -140,7 +140,7 @@ fn the_preemption_bound_reaches_loom() {
         let json = dir.join(format!("{bound}.json"));
         let (code, _, err) = racelab(&[
             "--variant",
-            "AtomicCounter",
+            "ReleaseAcquirePublish",
             "--engine",
             "loom",
             "--preemption-bound",
@@ -244,5 +244,64 @@ fn diff_lists_changed_verdicts_and_moved_first_failures() {
         assert_eq!(code, 2, "{args:?}: {out}{err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `racelab --partition` and `racelab merge`: shards merge into the whole; a duplicate, missing,
+/// corrupt or other-version shard is one line and exit 2.
+#[test]
+fn shards_merge_and_bad_shards_are_one_line_and_exit_2() {
+    let dir = std::env::temp_dir().join(format!("racelab-merge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let args = [
+        "--family",
+        "counter",
+        "--engine",
+        "loom,proptest",
+        "--no-progress",
+    ];
+    for k in 1..=2 {
+        let p = format!("hash:{k}/2");
+        let (json, md) = (path(&format!("s{k}.json")), path(&format!("s{k}.md")));
+        let mut a = args.to_vec();
+        a.extend(["--partition", &p, "--json", &json, "--md", &md]);
+        let (code, out, err) = racelab(&a);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(&format!("shard {p}: ")), "{out}");
+    }
+    let (s1, s2, m) = (path("s1.json"), path("s2.json"), path("m.json"));
+    let (code, out, err) = racelab(&["merge", &s1, &s2, "--json", &m, "--md", &path("m.md")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("merged 2 reports"), "{out}");
+    std::fs::write(path("bad.json"), "{").unwrap();
+    let text = std::fs::read_to_string(&s1).unwrap();
+    std::fs::write(
+        path("old.json"),
+        text.replace("\"racelab\": \"", "\"racelab\": \"0.0.0-"),
+    )
+    .unwrap();
+    for (files, expected) in [
+        (vec![s1.clone(), s1.clone()], "are both shard hash:1/2"),
+        (vec![s1.clone()], "shard 2 of 2 missing"),
+        (vec![path("bad.json"), s2.clone()], "is not JSON"),
+        (
+            vec![path("old.json"), s2.clone()],
+            "written by racelab 0.0.0-",
+        ),
+        (vec![m.clone(), s1.clone()], "is a whole run"),
+        (vec![path("none.json")], "cannot read"),
+    ] {
+        let mut a = vec!["merge".to_string()];
+        a.extend(files);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (code, _, err) = racelab(&a);
+        assert_eq!(code, 2, "{a:?}: {err}");
+        assert!(err.contains(expected), "{a:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{a:?}: {err}");
+    }
+    let (code, _, err) = racelab(&["--partition", "hash:3/2"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad partition `hash:3/2`"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

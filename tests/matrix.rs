@@ -1,5 +1,6 @@
 //! The parallel matrix: the model checkers' cells run on several threads at once
-//! (`racelab --jobs N`), and their results are those of a one-job run, cell by cell.
+//! (`racelab --jobs N`), and their results are those of a one-job run, cell by cell. Shards
+//! (`--partition`) merged back (`racelab merge`) equal one unpartitioned run.
 
 use racelab::catalogue::{Entry, catalogue};
 use racelab::engine::{Check, EngineKind};
@@ -33,7 +34,7 @@ fn key(r: &Report) -> Vec<String> {
 fn two_jobs_give_the_deterministic_engines_results_of_one() {
     let entries: Vec<Entry> = catalogue()
         .into_iter()
-        .filter(|e| matches!(e.family, "counter" | "lock" | "pipeline"))
+        .filter(|e| matches!(e.family, "counter" | "lock" | "ordering"))
         .collect();
     let engines = [
         EngineKind::Loom,
@@ -92,4 +93,79 @@ fn stress_cells_run_after_every_model_cell_one_at_a_time() {
     // The report keeps entry-by-entry order, whatever order the cells ran in.
     let kinds: Vec<_> = report.rows.iter().map(|r| r.engine).collect();
     assert_eq!(kinds, [engines, engines].concat());
+}
+
+/// A result as JSON without its timings (`millis`, `time_to_failure_ms`, and the `summary`
+/// line of a stress result, which counts rounds), keyed for comparison.
+fn untimed(report: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let o = r.as_object_mut().unwrap();
+            o.remove("millis");
+            o.remove("time_to_failure_ms");
+            r.to_string()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn four_shards_merged_equal_one_unpartitioned_run() {
+    use racelab::shard::{Partition, merge};
+    let entries: Vec<Entry> = catalogue()
+        .into_iter()
+        .filter(|e| matches!(e.family, "counter" | "ordering" | "queue"))
+        .collect();
+    let engines = [
+        EngineKind::Loom,
+        EngineKind::ShuttleRandom,
+        EngineKind::ShuttlePct,
+        EngineKind::ShuttleDfs,
+        EngineKind::Proptest,
+    ];
+    let check = Check::new().engines(engines).runs(100);
+    let whole = Report::run(&entries, &engines, &check, 2, |_, _| {});
+    for scheme in ["hash", "count"] {
+        let shards: Vec<(String, serde_json::Value)> = (1..=4)
+            .map(|k| {
+                let p: Partition = format!("{scheme}:{k}/4").parse().unwrap();
+                let mut r = Report::run_cells(&p.cells(&entries, &engines), &check, 2, |_, _| {});
+                r.partition = Some(p);
+                (format!("{p}.json"), r.to_json())
+            })
+            .collect();
+        let merged = merge(&shards).unwrap();
+        // Cell by cell, in catalogue order, with the same verdicts, texts and failures.
+        let cells = |r: &Report| -> Vec<String> {
+            r.rows
+                .iter()
+                .map(|row| format!("{} {} {}", row.entry.key(), row.engine, row.cell_text()))
+                .collect()
+        };
+        assert_eq!(cells(&merged), cells(&whole), "{scheme}");
+        assert_eq!(merged.failures(), whole.failures());
+        assert!(
+            whole
+                .rows
+                .iter()
+                .any(|r| r.cell == racelab::engine::Verdict::Caught)
+        );
+        // And the JSON: every field of every result but its timings, traces included.
+        let (m, w) = (merged.to_json(), whole.to_json());
+        assert_eq!(untimed(&m), untimed(&w), "{scheme}");
+        assert!(m["partition"].is_null());
+        // The Markdown report, past its timing lines, is the same too.
+        let strip = |md: String| -> Vec<String> {
+            md.lines()
+                .filter(|l| !l.contains(" s.") && !l.starts_with("| "))
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(strip(merged.to_markdown()), strip(whole.to_markdown()));
+    }
 }

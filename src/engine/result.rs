@@ -4,7 +4,7 @@
 use super::*;
 
 /// What an engine concluded about one scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// A forbidden outcome, a panic of the structure or its check, or a failure the checker found
@@ -178,7 +178,7 @@ impl fmt::Display for Bound {
 }
 
 /// What a run of random schedules buys, when it finds nothing.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Guarantee {
     /// Executions run.
     pub runs: u64,
@@ -193,7 +193,7 @@ pub struct Guarantee {
 
 /// PCT's probabilistic guarantee (Burckhardt et al., ASPLOS 2010): each run finds a given bug of
 /// depth `d` with probability at least `1 / (n · k^(d−1))`, for `n` threads and `k` steps.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PctGuarantee {
     /// The depth PCT was run with (`d`): bugs of depth ≤ d are covered.
     pub depth: usize,
@@ -475,6 +475,102 @@ impl EngineResult {
             "note": self.note,
         })
     }
+    /// Reads a result back from its JSON (a report's `results` entry, see [`crate::report`]):
+    /// every field the matrix, the exit status and the report need. The trace comes back as
+    /// its text only (`trace` in the JSON), which [`crate::shard`] keeps beside the result; the
+    /// `Trace` itself is empty.
+    ///
+    /// # Errors
+    /// A one-line description of the first field that is missing or malformed.
+    pub fn from_json(v: &serde_json::Value) -> Result<EngineResult, String> {
+        use serde_json::Value;
+        let field = |k: &str| v.get(k).filter(|x| !x.is_null());
+        let text = |k: &str| -> Result<&str, String> {
+            field(k)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("no string `{k}`"))
+        };
+        let opt_u64 = |k: &str| field(k).and_then(Value::as_u64);
+        let ms = |k: &str| {
+            field(k)
+                .and_then(Value::as_f64)
+                .map(|m| Duration::from_secs_f64(m.max(0.0) / 1e3))
+        };
+        let parsed =
+            |k: &str| -> Result<Option<serde_json::Value>, String> { Ok(field(k).cloned()) };
+        let engine: EngineKind = text("engine")?.parse()?;
+        let verdict: Verdict = serde_json::from_value(parsed("verdict")?.ok_or("no `verdict`")?)
+            .map_err(|e| format!("bad `verdict`: {e}"))?;
+        let bound = match field("bound") {
+            None => None,
+            Some(b) => Some(bound_from_json(b)?),
+        };
+        let guarantee = match field("guarantee") {
+            None => None,
+            Some(g) => Some(
+                serde_json::from_value(g.clone()).map_err(|e| format!("bad `guarantee`: {e}"))?,
+            ),
+        };
+        let counterexample = match field("class") {
+            None => None,
+            Some(c) => {
+                let class: BugClass =
+                    serde_json::from_value(c.clone()).map_err(|e| format!("bad `class`: {e}"))?;
+                let replay = match field("replay").and_then(Value::as_str) {
+                    // `family/variant/index/payload` in a report, `index/payload` alone.
+                    Some(token) => Some(
+                        token
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or(token)
+                            .parse::<Replay>()
+                            .map_err(|e| format!("bad `replay`: {e}"))?,
+                    ),
+                    None => None,
+                };
+                Some(Counterexample {
+                    class,
+                    message: text("message").unwrap_or("").to_string(),
+                    thread: field("thread").and_then(Value::as_str).map(String::from),
+                    location: field("location").and_then(Value::as_str).map(String::from),
+                    replay,
+                    trace: Trace::default(),
+                    preemptions: opt_u64("preemptions").map(|p| p as usize),
+                })
+            }
+        };
+        let histogram = match field("histogram") {
+            None => BTreeMap::new(),
+            Some(h) => {
+                serde_json::from_value(h.clone()).map_err(|e| format!("bad `histogram`: {e}"))?
+            }
+        };
+        let stress = match field("stress") {
+            None => None,
+            Some(s) => {
+                Some(serde_json::from_value(s.clone()).map_err(|e| format!("bad `stress`: {e}"))?)
+            }
+        };
+        Ok(EngineResult {
+            engine,
+            scenario: text("scenario")?.to_string(),
+            scenario_index: opt_u64("scenario_index").ok_or("no `scenario_index`")? as usize,
+            verdict,
+            bound,
+            guarantee,
+            executions: opt_u64("executions").ok_or("no `executions`")?,
+            first_failure_at: opt_u64("first_failure_at"),
+            elapsed: ms("millis").unwrap_or_default(),
+            time_to_failure: ms("time_to_failure_ms"),
+            histogram,
+            counterexample,
+            stress,
+            note: field("note")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        })
+    }
     /// `scenario-index/payload`: what [`Check::replay`] takes to reproduce this failure on the
     /// same subject.
     pub fn replay_token(&self) -> Option<String> {
@@ -519,4 +615,52 @@ impl EngineResult {
         }
         self
     }
+}
+
+/// A bound back from its JSON `{kind, complete, limit, text}`.
+fn bound_from_json(b: &serde_json::Value) -> Result<Bound, String> {
+    let kind = b
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .ok_or("no `bound.kind`")?;
+    let limit = b.get("limit").and_then(|l| l.as_f64());
+    let text = b.get("text").and_then(|t| t.as_str()).unwrap_or("");
+    let need = || limit.ok_or_else(|| format!("bound `{kind}` has no limit"));
+    // The number after `word` in the bound's text (`execution 1,234 made …`, `depth ≤ 3`).
+    let after = |word: &str| -> u64 {
+        text.split(word)
+            .nth(1)
+            .map(|rest| {
+                rest.trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == ',')
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(match kind {
+        "exhausted" => Bound::Exhausted {
+            preemption_bound: limit.map(|l| l as usize),
+        },
+        "runs" => Bound::Runs(need()? as u64),
+        "confidence" => Bound::Confidence {
+            confidence: need()?,
+            depth: after("depth ≤") as usize,
+        },
+        "executions" => Bound::Cap(Cap::Executions(need()? as u64)),
+        "time" => Bound::Cap(Cap::Time(Duration::from_secs_f64(need()?))),
+        "cell_time" => Bound::Cap(Cap::CellTime(Duration::from_secs_f64(need()?))),
+        "operations" => Bound::Cap(Cap::Operations {
+            max: need()? as u64,
+            at: after("execution"),
+        }),
+        "steps" => Bound::Cap(Cap::Steps {
+            max: need()? as u64,
+            at: after("execution"),
+        }),
+        "shrink_budget" => Bound::Cap(Cap::ShrinkBudget(need()? as u32)),
+        other => return Err(format!("unknown bound kind `{other}`")),
+    })
 }

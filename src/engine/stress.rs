@@ -54,7 +54,7 @@ impl Default for StressConfig {
 }
 
 /// What a stress run saw, beyond the histogram.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StressStats {
     /// Rounds run.
     pub rounds: u64,
