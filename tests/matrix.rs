@@ -119,7 +119,10 @@ fn four_shards_merged_equal_one_unpartitioned_run() {
     use racelab::shard::{Partition, merge};
     let entries: Vec<Entry> = catalogue()
         .into_iter()
-        .filter(|e| matches!(e.family, "counter" | "ordering" | "queue"))
+        .filter(|e| {
+            matches!(e.family, "counter" | "ordering")
+                || matches!(e.variant, "ClosableQueue" | "CloseRacesPushQueue")
+        })
         .collect();
     let engines = [
         EngineKind::Loom,
