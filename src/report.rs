@@ -2,7 +2,9 @@
 //!
 //! # The JSON contract
 //!
-//! `{ "racelab": VERSION, "elapsed_ms", "failures": [line, …], "results": [ … ] }`, one result
+//! `{ "racelab": VERSION, "partition", "elapsed_ms", "failures": [line, …], "results": [ … ] }`
+//! (`partition`: `{scheme, shard, total, text, cells}` for a shard, `null` otherwise; see
+//! [`crate::shard`]), one result
 //! per entry, engine and scenario. Each field means one thing on every engine:
 //!
 //! | field | meaning |
