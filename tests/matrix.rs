@@ -6,6 +6,15 @@ use racelab::catalogue::{Entry, catalogue};
 use racelab::engine::{Check, EngineKind};
 use racelab::report::Report;
 
+/// The engines whose results a schedule search determines (every engine but stress).
+const DETERMINISTIC: [EngineKind; 5] = [
+    EngineKind::Loom,
+    EngineKind::ShuttleRandom,
+    EngineKind::ShuttlePct,
+    EngineKind::ShuttleDfs,
+    EngineKind::Proptest,
+];
+
 /// What a deterministic engine's result is made of: everything but its timings.
 fn key(r: &Report) -> Vec<String> {
     r.rows
@@ -36,13 +45,7 @@ fn two_jobs_give_the_deterministic_engines_results_of_one() {
         .into_iter()
         .filter(|e| matches!(e.family, "counter" | "lock" | "ordering"))
         .collect();
-    let engines = [
-        EngineKind::Loom,
-        EngineKind::ShuttleRandom,
-        EngineKind::ShuttlePct,
-        EngineKind::ShuttleDfs,
-        EngineKind::Proptest,
-    ];
+    let engines = DETERMINISTIC;
     // Small budgets keep it quick; no time cap is near, so load cannot end a run early.
     let check = Check::new().engines(engines).runs(200);
     let started = std::sync::atomic::AtomicUsize::new(0);
@@ -124,13 +127,7 @@ fn four_shards_merged_equal_one_unpartitioned_run() {
                 || matches!(e.variant, "ClosableQueue" | "CloseRacesPushQueue")
         })
         .collect();
-    let engines = [
-        EngineKind::Loom,
-        EngineKind::ShuttleRandom,
-        EngineKind::ShuttlePct,
-        EngineKind::ShuttleDfs,
-        EngineKind::Proptest,
-    ];
+    let engines = DETERMINISTIC;
     let check = Check::new().engines(engines).runs(100);
     let whole = Report::run(&entries, &engines, &check, 2, |_, _| {});
     for scheme in ["hash", "count"] {
