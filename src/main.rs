@@ -109,16 +109,34 @@ enum Command {
         seed: u64,
     },
     /// Summarise `cargo bench`: ns/op, ratios to the racy and atomic baselines, parallelism,
-    /// targets; or compare two saved baselines.
+    /// targets; or compare two builds (saved with `--save-build`, or `current`) in interleaved
+    /// rounds, exit 1 when a benchmark changed; or compare two saved criterion baselines.
     Bench {
         /// The baseline to read (`new` = the latest run; else a name saved with
-        /// `cargo bench -- --save-baseline NAME`).
+        /// `cargo bench -- --save-baseline NAME`), or with `--compare` a build saved with
+        /// `--save-build` (`current` = this racelab).
         #[arg(long, value_name = "NAME", default_value = "new")]
         baseline: String,
-        /// Compare `--baseline` (before) with this saved baseline (after), flagging changes
-        /// beyond noise.
+        /// Compare `--baseline` (before) with this one (after). Two builds are timed in
+        /// interleaved rounds and judged by a signed-rank test; two criterion baselines are
+        /// compared as saved (sequential runs: noisy, see docs/benchmarks.md).
         #[arg(long, value_name = "NAME")]
         compare: Option<String>,
+        /// Save this racelab executable as build NAME, for a later `--baseline NAME` or
+        /// `--compare NAME`.
+        #[arg(long, value_name = "NAME", conflicts_with = "compare")]
+        save_build: Option<String>,
+        /// Interleaved rounds of a build comparison (each: one process of each build).
+        #[arg(long, value_name = "N", default_value_t = racelab::benchsum::paired::ROUNDS as u64,
+              value_parser = clap::value_parser!(u64).range(racelab::benchsum::paired::MIN_PAIRS as u64..=10_000))]
+        rounds: u64,
+        /// The smallest change a build comparison flags, as a fraction (0.05 = 5%).
+        #[arg(long, value_name = "F", default_value_t = racelab::benchsum::paired::MIN_EFFECT,
+              value_parser = parse_effect)]
+        min_effect: f64,
+        /// Test-only: slow benchmark ID down by FRACTION on the `--compare` side.
+        #[arg(long, value_name = "ID=FRACTION", hide = true)]
+        test_slowdown: Option<racelab::benchsum::paired::Slowdown>,
         /// Write an SVG chart of ns/op against threads (default:
         /// <criterion dir>/racelab-ns-per-op.svg).
         #[arg(long, value_name = "PATH", num_args = 0..=1)]
@@ -167,6 +185,10 @@ enum Command {
         #[arg(required = true, num_args = 1..)]
         reports: Vec<PathBuf>,
     },
+    /// The probe of a build comparison: times the benchmarks once and prints JSON (not for
+    /// people).
+    #[command(hide = true)]
+    BenchProbe,
     /// The child side of the experiments that start processes (not for people).
     #[command(hide = true)]
     SeedsChild {
@@ -270,17 +292,28 @@ fn dispatch(cli: Cli) -> Result<ExitCode, UsageError> {
         Some(Command::Bench {
             baseline,
             compare,
+            save_build,
+            rounds,
+            min_effect,
+            test_slowdown,
             svg,
             markdown,
             criterion_dir,
         }) => bench(
             &cli,
-            baseline,
-            compare.as_deref(),
-            svg.as_ref(),
-            *markdown,
-            criterion_dir.as_ref(),
+            &BenchArgs {
+                baseline,
+                compare: compare.as_deref(),
+                save_build: save_build.as_deref(),
+                rounds: *rounds as usize,
+                min_effect: *min_effect,
+                test_slowdown: test_slowdown.as_ref(),
+                svg: svg.as_ref(),
+                markdown: *markdown,
+                criterion_dir: criterion_dir.as_ref(),
+            },
         ),
+        Some(Command::BenchProbe) => bench_probe(&cli),
         #[cfg(not(loom))]
         Some(Command::Seeds {
             only,
@@ -313,7 +346,6 @@ fn parse_factor(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("`{s}` is not a factor of at least 1"))
 }
 
-/// `racelab diff OLD NEW`.
 /// `racelab merge A.json B.json …`: one matrix, report and exit status from shards.
 fn merge(cli: &Cli, files: &[PathBuf]) -> Result<ExitCode, UsageError> {
     let mut shards = Vec::new();
@@ -333,6 +365,7 @@ fn merge(cli: &Cli, files: &[PathBuf]) -> Result<ExitCode, UsageError> {
     present(cli, &report)
 }
 
+/// `racelab diff OLD NEW`.
 fn diff(old: &PathBuf, new: &PathBuf, factor: f64) -> Result<ExitCode, UsageError> {
     let read = |p: &PathBuf| -> Result<serde_json::Value, UsageError> {
         let text = std::fs::read_to_string(p)
@@ -755,25 +788,143 @@ fn replay(token: &str) -> Result<ExitCode, UsageError> {
     })
 }
 
-fn bench(
-    cli: &Cli,
-    baseline: &str,
-    compare: Option<&str>,
-    svg: Option<&Option<PathBuf>>,
+fn parse_effect(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|f| *f >= 0.0 && *f < 1.0)
+        .ok_or_else(|| format!("`{s}` is not a fraction in [0, 1) (0.05 = 5%)"))
+}
+
+/// `racelab bench`'s arguments.
+struct BenchArgs<'a> {
+    baseline: &'a str,
+    compare: Option<&'a str>,
+    save_build: Option<&'a str>,
+    rounds: usize,
+    min_effect: f64,
+    test_slowdown: Option<&'a racelab::benchsum::paired::Slowdown>,
+    svg: Option<&'a Option<PathBuf>>,
     markdown: bool,
-    criterion_dir: Option<&PathBuf>,
-) -> Result<ExitCode, UsageError> {
+    criterion_dir: Option<&'a PathBuf>,
+}
+
+fn bench(cli: &Cli, a: &BenchArgs) -> Result<ExitCode, UsageError> {
+    use racelab::benchsum::paired;
     let mut opts = racelab::benchsum::Options::new();
-    if let Some(dir) = criterion_dir {
+    if let Some(dir) = a.criterion_dir {
         opts.dir = dir.clone();
     }
-    opts.baseline = baseline.to_string();
-    opts.compare = compare.map(str::to_string);
-    opts.markdown = markdown;
+    if let Some(name) = a.save_build {
+        let to = paired::save_build(&opts.dir, name).map_err(UsageError)?;
+        println!(
+            "saved build `{name}`: {} (compare it with `racelab bench --baseline {name} --compare current`)",
+            to.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(after) = a.compare {
+        let before_build = paired::resolve_build(&opts.dir, a.baseline);
+        let after_build = paired::resolve_build(&opts.dir, after);
+        match (before_build, after_build) {
+            (Some(before), Some(after)) => return bench_paired(cli, a, before, after),
+            (b, c) if b.is_some() || c.is_some() => {
+                let (build, other) = if b.is_some() {
+                    (a.baseline, after)
+                } else {
+                    (after, a.baseline)
+                };
+                return Err(UsageError(format!(
+                    "`{build}` is a build but `{other}` is not: save it with `racelab bench --save-build {other}` (builds are compared with builds, criterion baselines with criterion baselines)"
+                )));
+            }
+            _ => {}
+        }
+    }
+    if a.test_slowdown.is_some() {
+        return Err(UsageError(
+            "--test-slowdown needs a build comparison (`--baseline A --compare B` on builds)"
+                .into(),
+        ));
+    }
+    opts.baseline = a.baseline.to_string();
+    opts.compare = a.compare.map(str::to_string);
+    opts.markdown = a.markdown;
     opts.family = cli.family.clone();
-    opts.svg = svg.map(|p| p.clone().unwrap_or_else(|| opts.default_svg()));
+    opts.svg = a
+        .svg
+        .map(|p| p.clone().unwrap_or_else(|| opts.default_svg()));
     let text = racelab::benchsum::run(&opts).map_err(UsageError)?;
     print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `racelab bench --baseline A --compare B` on two builds: exit 0 when nothing changed beyond
+/// noise, 1 when a benchmark is flagged slower or faster.
+fn bench_paired(
+    cli: &Cli,
+    a: &BenchArgs,
+    before: racelab::benchsum::paired::Build,
+    after: racelab::benchsum::paired::Build,
+) -> Result<ExitCode, UsageError> {
+    use racelab::benchsum::paired::{ALPHA, PairedOptions};
+    if a.svg.is_some() {
+        return Err(UsageError(
+            "--svg draws criterion baselines, not a build comparison".into(),
+        ));
+    }
+    let opts = PairedOptions {
+        before,
+        after,
+        rounds: a.rounds,
+        min_effect: a.min_effect,
+        alpha: ALPHA,
+        family: cli.family.clone(),
+        slowdown: a.test_slowdown.cloned(),
+    };
+    let bar = if cli.no_progress {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(2 * a.rounds as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} processes {elapsed}")
+            .expect("static template"),
+    );
+    let (report, text) = racelab::benchsum::run_paired(&opts, a.markdown, &mut |done, _| {
+        bar.set_position(done as u64)
+    })
+    .map_err(UsageError)?;
+    bar.finish_and_clear();
+    print!("{text}");
+    if let Some(path) = &cli.json {
+        let json = serde_json::to_string_pretty(&report).expect("a report serialises");
+        std::fs::write(path, json + "\n")
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(if report.flagged() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `racelab bench-probe`: one sample of every benchmark, as JSON on stdout.
+fn bench_probe(cli: &Cli) -> Result<ExitCode, UsageError> {
+    use racelab::benchsum::paired::{self, SLOWDOWN_ENV, Slowdown};
+    let slowdown = match std::env::var(SLOWDOWN_ENV) {
+        Ok(v) => Some(
+            v.parse::<Slowdown>()
+                .map_err(|e| UsageError(format!("{SLOWDOWN_ENV}: {e}")))?,
+        ),
+        Err(_) => None,
+    };
+    let benches = paired::benchmarks(cli.family.as_deref()).map_err(UsageError)?;
+    let out = paired::probe(&benches, slowdown.as_ref());
+    println!(
+        "{}",
+        serde_json::to_string(&out).expect("a probe output serialises")
+    );
     Ok(ExitCode::SUCCESS)
 }
 

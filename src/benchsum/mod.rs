@@ -22,12 +22,15 @@
 // - runs.rs: the side file the benchmarks write (`runs`), and criterion's command line as they see it;
 // - noise.rs: changes between baselines beyond noise, and verdicts on the targets;
 // - tables.rs: the terminal and Markdown tables;
-// - chart.rs: the SVG chart.
+// - chart.rs: the SVG chart;
+// - paired.rs: builds timed in interleaved rounds and judged by a rank test (`--baseline A
+//   --compare B` on saved builds), and the probe each build runs.
 // This file holds the constants, `Options` and `run`, and re-exports the public items.
 
 mod chart;
 mod criterion;
 mod noise;
+pub mod paired;
 pub mod runs;
 mod tables;
 mod walk;
@@ -172,4 +175,27 @@ pub fn run(opts: &Options) -> Result<String, String> {
         out.note(&format!("wrote {}", path.display()));
     }
     Ok(out.text)
+}
+
+/// Runs a paired comparison of two builds and renders it (terminal or Markdown).
+///
+/// # Errors
+/// As [`paired::run_paired`].
+pub fn run_paired(
+    opts: &paired::PairedOptions,
+    markdown: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(paired::PairedReport, String), String> {
+    let report = paired::run_paired(opts, progress)?;
+    Ok((report.clone(), render_paired(&report, markdown)))
+}
+
+/// A paired report as tables (terminal or Markdown).
+pub fn render_paired(report: &paired::PairedReport, markdown: bool) -> String {
+    let mut out = Out {
+        markdown,
+        text: String::new(),
+    };
+    paired::render(&mut out, report);
+    out.text
 }

@@ -22,7 +22,7 @@ pub(super) struct Out {
 }
 
 impl Out {
-    fn table(&self, header: &[&str]) -> comfy_table::Table {
+    pub(super) fn table(&self, header: &[&str]) -> comfy_table::Table {
         let mut t = comfy_table::Table::new();
         t.load_preset(if self.markdown {
             comfy_table::presets::ASCII_MARKDOWN
@@ -32,14 +32,14 @@ impl Out {
         t.set_header(header.to_vec());
         t
     }
-    fn heading(&mut self, title: &str) {
+    pub(super) fn heading(&mut self, title: &str) {
         if self.markdown {
             let _ = writeln!(self.text, "\n### {title}\n");
         } else {
             let _ = writeln!(self.text, "\n{title}");
         }
     }
-    fn push_table(&mut self, t: &comfy_table::Table) {
+    pub(super) fn push_table(&mut self, t: &comfy_table::Table) {
         let _ = writeln!(self.text, "{t}");
     }
     pub(super) fn note(&mut self, line: &str) {
