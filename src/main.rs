@@ -185,8 +185,8 @@ enum Command {
         #[arg(required = true, num_args = 1..)]
         reports: Vec<PathBuf>,
     },
-    /// The probe of a build comparison: times the benchmarks once and prints JSON (not for
-    /// people).
+    /// The probe of a build comparison: greets, then times one run per `run ID` line on stdin
+    /// and answers in JSON (not for people).
     #[command(hide = true)]
     BenchProbe,
     /// The child side of the experiments that start processes (not for people).
@@ -879,15 +879,16 @@ fn bench_paired(
         min_effect: a.min_effect,
         alpha: ALPHA,
         family: cli.family.clone(),
+        variant: cli.variant.clone(),
         slowdown: a.test_slowdown.cloned(),
     };
     let bar = if cli.no_progress {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(2 * a.rounds as u64)
+        ProgressBar::new(a.rounds as u64)
     };
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} processes {elapsed}")
+        ProgressStyle::with_template("{bar:30} {pos}/{len} rounds {elapsed}")
             .expect("static template"),
     );
     let (report, text) = racelab::benchsum::run_paired(&opts, a.markdown, &mut |done, _| {
@@ -909,7 +910,7 @@ fn bench_paired(
     })
 }
 
-/// `racelab bench-probe`: one sample of every benchmark, as JSON on stdout.
+/// `racelab bench-probe`: serves timed runs to a comparing racelab (stdin → stdout, JSON lines).
 fn bench_probe(cli: &Cli) -> Result<ExitCode, UsageError> {
     use racelab::benchsum::paired::{self, SLOWDOWN_ENV, Slowdown};
     let slowdown = match std::env::var(SLOWDOWN_ENV) {
@@ -919,12 +920,15 @@ fn bench_probe(cli: &Cli) -> Result<ExitCode, UsageError> {
         ),
         Err(_) => None,
     };
-    let benches = paired::benchmarks(cli.family.as_deref()).map_err(UsageError)?;
-    let out = paired::probe(&benches, slowdown.as_ref());
-    println!(
-        "{}",
-        serde_json::to_string(&out).expect("a probe output serialises")
-    );
+    let benches =
+        paired::benchmarks(cli.family.as_deref(), cli.variant.as_deref()).map_err(UsageError)?;
+    paired::serve(
+        &benches,
+        slowdown.as_ref(),
+        std::io::stdin().lock(),
+        std::io::stdout().lock(),
+    )
+    .map_err(|e| UsageError(format!("bench-probe: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 

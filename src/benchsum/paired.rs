@@ -1,17 +1,24 @@
 //! Benchmark comparisons that hold on a noisy machine: two builds timed in **interleaved,
-//! paired rounds**, judged by a **signed-rank test** with a **minimum effect size**
+//! paired runs**, judged by a **signed-rank test** with a **minimum effect size**
 //! (`racelab bench --baseline A --compare B` when A and B are saved builds).
 //!
 //! Why not criterion's saved baselines: they are taken minutes apart, and on a shared 2-core VM
 //! the machine itself drifts by more than the changes worth finding between two such runs (the
-//! same code was seen to move by up to 25%). Here both builds run in the same minutes: each
-//! round runs build A in a fresh process and then build B (or B then A: the order alternates
-//! ABBA, so a warm-cache or frequency bias of going second cancels), and each benchmark's
-//! figure is the ratio *within a round*. Drift slower than a round (about a second) divides
-//! out. The ratios of the rounds are judged with Wilcoxon's exact signed-rank test, Holm's
-//! correction over all the benchmarks of one comparison (the family-wise false-alarm rate is
-//! [`ALPHA`]), and a change is flagged only when it is also at least [`MIN_EFFECT`] (the
-//! Hodges–Lehmann estimate of the median ratio).
+//! same code was seen to move by up to 25%). Here both builds run in the same milliseconds.
+//! Each **round** starts a fresh probe process of each build (`racelab bench-probe`, which
+//! times one run per request) and, benchmark by benchmark, asks them in turn: A, B, B, A, A, B,
+//! … (the order alternates ABBA, so the bias of going first or second cancels). Each pair of
+//! adjacent runs gives a ratio; the round's figure for a benchmark is the median of its
+//! [`RUNS_PER_SAMPLE`] ratios. Drift slower than a few milliseconds divides out, and what is
+//! left is a per-process effect (where the allocator put the counter, which core the threads
+//! got), which is why the unit of the test is the round, not the run. The rounds' log ratios are
+//! judged with Wilcoxon's exact signed-rank test, Holm's correction over all the benchmarks of
+//! one comparison (the family-wise false-alarm rate is [`ALPHA`]), and a change is flagged only
+//! when it is also at least [`MIN_EFFECT`] (the Hodges–Lehmann estimate of the median ratio).
+//!
+//! A first version ran each build's whole catalogue as one process after the other, a second
+//! apart: its per-round spread was ±8–60% and a 10% slowdown of `counter/AtomicCounter/1`
+//! (spread ±8%) went unflagged. Interleaving run by run is what made the test usable.
 //!
 //! Why not instruction counts (callgrind): they are exact and repeatable, but valgrind runs
 //! one thread at a time and counts a `lock xadd` as one instruction whatever the contention,
@@ -19,9 +26,9 @@
 //! would vanish. Time, paired, is what is compared.
 //!
 //! What is timed: every catalogue entry with a timed run (counters and locks at 1 and 2
-//! threads, queues with one producer/consumer pair), through [`crate::bench`], in a hidden
-//! `racelab bench-probe` process of each build. A contended sample whose threads did not run in
-//! parallel is dropped; a benchmark with fewer than [`MIN_PAIRS`] paired rounds is not judged.
+//! threads, queues with one producer/consumer pair), through [`crate::bench`]. A contended run
+//! whose threads did not run in parallel does not count, nor does its pair; a benchmark with
+//! fewer than [`MIN_PAIRS`] rounds with a counting pair is not judged.
 
 use super::Out;
 use crate::bench::{BenchFn, Measured, Timed};
@@ -37,21 +44,22 @@ pub const ALPHA: f64 = 0.01;
 pub const ROUNDS: usize = 20;
 /// A benchmark needs this many rounds with a valid sample on both sides to be judged.
 pub const MIN_PAIRS: usize = 10;
-/// Timed runs per benchmark per process (after one warm-up); the sample is their median.
-pub const RUNS_PER_SAMPLE: usize = 3;
+/// Timed runs per benchmark per build per round (after one warm-up of each).
+pub const RUNS_PER_SAMPLE: usize = 5;
 /// Where saved builds go, under criterion's directory.
 pub const BUILDS_DIR: &str = "racelab-builds";
 /// The name that means "this executable" instead of a saved build.
 pub const CURRENT: &str = "current";
 /// The probe protocol; a saved build that speaks another one is refused.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 /// The test-only knob: `ID=FRACTION` makes the probe of that benchmark do `1 + FRACTION` times
 /// the work while reporting the time per nominal operation, a real slowdown for checking that
 /// the comparison finds one (`--test-slowdown` sets it on the `--compare` side only).
 pub const SLOWDOWN_ENV: &str = "RACELAB_TEST_SLOWDOWN";
 
-/// Operations per thread of a timed increment run (a few milliseconds).
-const INCREMENT_OPS: u64 = 40_000;
+/// Operations per thread of a timed increment run (one to a few milliseconds: at 40_000 the
+/// round-to-round spread of the uncontended counters was ±10–55%, at 400_000 ±5–9%).
+const INCREMENT_OPS: u64 = 400_000;
 /// Items per producer of a timed transfer run.
 const TRANSFER_OPS: u64 = 20_000;
 
@@ -70,14 +78,14 @@ pub struct Probe {
     pub contended: bool,
 }
 
-/// The benchmarks of the catalogue, optionally of one family.
+/// The benchmarks of the catalogue, optionally of one family and one variant.
 ///
 /// # Errors
-/// One line when `family` names no timed family.
-pub fn benchmarks(family: Option<&str>) -> Result<Vec<Probe>, String> {
+/// One line when the filters leave no timed benchmark.
+pub fn benchmarks(family: Option<&str>, variant: Option<&str>) -> Result<Vec<Probe>, String> {
     let mut out = Vec::new();
     for e in crate::catalogue::catalogue() {
-        if family.is_some_and(|f| f != e.family) {
+        if family.is_some_and(|f| f != e.family) || variant.is_some_and(|v| v != e.variant) {
             continue;
         }
         let Some(timed) = e.bench else { continue };
@@ -98,8 +106,9 @@ pub fn benchmarks(family: Option<&str>) -> Result<Vec<Probe>, String> {
     }
     if out.is_empty() {
         return Err(format!(
-            "no timed benchmarks{}",
-            family.map_or(String::new(), |f| format!(" in family `{f}`"))
+            "no timed benchmarks{}{}",
+            family.map_or(String::new(), |f| format!(" in family `{f}`")),
+            variant.map_or(String::new(), |v| format!(" of variant `{v}`"))
         ));
     }
     Ok(out)
@@ -135,60 +144,114 @@ impl std::str::FromStr for Slowdown {
     }
 }
 
-/// One benchmark's sample from one probe process.
+/// The first line a probe prints: who it is and what it can time.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Sample {
-    /// The benchmark id.
-    pub id: String,
-    /// Median ns per nominal operation of the valid runs; `None` when no run was valid.
-    pub ns_per_op: Option<f64>,
-    /// Timed runs.
-    pub runs: usize,
-    /// Of them, the runs whose threads ran in parallel (all of them for one thread).
-    pub valid_runs: usize,
-}
-
-/// What one probe process prints.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProbeOutput {
+pub struct Hello {
     /// [`PROTOCOL`].
     pub protocol: u32,
     /// racelab's version.
     pub version: String,
-    /// One sample per benchmark.
-    pub samples: Vec<Sample>,
+    /// The benchmarks it has, in order.
+    pub ids: Vec<String>,
+    /// The core its one-thread runs are pinned to, if any.
+    pub pinned: Option<usize>,
 }
 
-/// Times every benchmark once (a warm-up, then [`RUNS_PER_SAMPLE`] runs), in this process.
-pub fn probe(benches: &[Probe], slowdown: Option<&Slowdown>) -> ProbeOutput {
-    let samples = benches
-        .iter()
-        .map(|b| {
-            let extra = slowdown
-                .filter(|s| s.id == b.id)
-                .map_or(0.0, |s| s.fraction);
-            let ops = b.ops + (b.ops as f64 * extra).round() as u64;
-            let one = || -> Measured { (b.run)(b.threads, ops) };
-            let _warm = one();
-            let mut valid: Vec<f64> = (0..RUNS_PER_SAMPLE)
-                .map(|_| one())
-                .filter(|m| !b.contended || m.parallel())
-                .map(|m| m.elapsed.as_nanos() as f64 / (b.threads as u64 * b.ops) as f64)
-                .collect();
-            valid.sort_by(f64::total_cmp);
-            Sample {
-                id: b.id.clone(),
-                ns_per_op: (!valid.is_empty()).then(|| valid[valid.len() / 2]),
-                runs: RUNS_PER_SAMPLE,
-                valid_runs: valid.len(),
-            }
-        })
-        .collect();
-    ProbeOutput {
+/// What a probe answers to `run ID`: one timed run of that benchmark.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReply {
+    /// ns per nominal operation; `None` when the request could not be served (see `error`).
+    pub ns_per_op: Option<f64>,
+    /// Whether the run's threads ran in parallel (always for one thread).
+    pub parallel: bool,
+    /// Why the request failed (an unknown id).
+    pub error: Option<String>,
+}
+
+/// The core one-thread runs are pinned to: the first this process may use, the same in both
+/// builds' probes. `None` where pinning is not supported.
+pub fn pin_core() -> Option<core_affinity::CoreId> {
+    core_affinity::get_core_ids()?
+        .into_iter()
+        .min_by_key(|c| c.id)
+}
+
+/// Times one run of `b`, with the test knob's extra work if it names `b`.
+///
+/// A one-thread run is made from a thread pinned to [`pin_core`] (its worker inherits the
+/// mask): on a shared VM the cores are not equal (the same uncontended counter took 4.5 ns/op on
+/// one vCPU and 7.5 on the other, and a process tended to stay on one), so both builds must be
+/// timed on the same one. A contended run is left to the scheduler: it needs every core.
+pub fn time_once(b: &Probe, slowdown: Option<&Slowdown>) -> RunReply {
+    let extra = slowdown
+        .filter(|s| s.id == b.id)
+        .map_or(0.0, |s| s.fraction);
+    let ops = b.ops + (b.ops as f64 * extra).round() as u64;
+    let run = b.run;
+    let threads = b.threads;
+    let m: Measured = match pin_core().filter(|_| threads == 1) {
+        Some(core) => std::thread::scope(|s| {
+            s.spawn(move || {
+                core_affinity::set_for_current(core);
+                run(threads, ops)
+            })
+            .join()
+            .expect("a timed run does not panic")
+        }),
+        None => run(threads, ops),
+    };
+    RunReply {
+        ns_per_op: Some(m.elapsed.as_nanos() as f64 / (b.threads as u64 * b.ops) as f64),
+        parallel: !b.contended || m.parallel(),
+        error: None,
+    }
+}
+
+/// The probe's side (`racelab bench-probe`): prints a [`Hello`], then answers each `run ID`
+/// line of `input` with one [`RunReply`] line, until `input` ends. The comparing process drives
+/// two probes, one per build, and alternates between them run by run.
+///
+/// # Errors
+/// When `input` or `output` fail.
+pub fn serve(
+    benches: &[Probe],
+    slowdown: Option<&Slowdown>,
+    input: impl std::io::BufRead,
+    mut output: impl std::io::Write,
+) -> std::io::Result<()> {
+    let hello = Hello {
         protocol: PROTOCOL,
         version: env!("CARGO_PKG_VERSION").to_string(),
-        samples,
+        ids: benches.iter().map(|b| b.id.clone()).collect(),
+        pinned: pin_core().map(|c| c.id),
+    };
+    writeln!(output, "{}", json_line(&hello))?;
+    output.flush()?;
+    for req in input.lines() {
+        let req = req?;
+        let reply = match req.trim().strip_prefix("run ") {
+            Some(id) => match benches.iter().find(|b| b.id == id) {
+                Some(b) => time_once(b, slowdown),
+                None => RunReply {
+                    ns_per_op: None,
+                    parallel: false,
+                    error: Some(format!("unknown benchmark `{id}`")),
+                },
+            },
+            None => RunReply {
+                ns_per_op: None,
+                parallel: false,
+                error: Some(format!("bad request `{}`: expected `run ID`", req.trim())),
+            },
+        };
+        writeln!(output, "{}", json_line(&reply))?;
+        output.flush()?;
     }
+    Ok(())
+}
+
+fn json_line<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("a probe message serialises")
 }
 
 /// A build to time: a name and its executable.
@@ -255,7 +318,7 @@ pub struct PairedOptions {
     pub before: Build,
     /// The build after it.
     pub after: Build,
-    /// Rounds (each: one process of each build).
+    /// Rounds (each: one fresh probe process of each build).
     pub rounds: usize,
     /// [`MIN_EFFECT`] unless changed.
     pub min_effect: f64,
@@ -263,6 +326,8 @@ pub struct PairedOptions {
     pub alpha: f64,
     /// Only this family's benchmarks.
     pub family: Option<String>,
+    /// Only this variant's benchmarks.
+    pub variant: Option<String>,
     /// The test-only knob, applied to the `after` side.
     pub slowdown: Option<Slowdown>,
 }
@@ -313,6 +378,8 @@ pub struct PairedRow {
     pub p_holm: Option<f64>,
     /// The verdict.
     pub verdict: PairedVerdict,
+    /// Each counted round's ratio (after / before), in round order: the evidence.
+    pub ratios: Vec<f64>,
 }
 
 /// A whole comparison.
@@ -348,57 +415,237 @@ impl PairedReport {
     }
 }
 
-fn run_probe(
-    build: &Build,
-    family: Option<&str>,
-    slowdown: Option<&Slowdown>,
-) -> Result<ProbeOutput, String> {
-    let mut cmd = Command::new(&build.exe);
-    cmd.arg("bench-probe");
-    if let Some(f) = family {
-        cmd.args(["--family", f]);
-    }
-    cmd.env_remove(SLOWDOWN_ENV);
-    if let Some(s) = slowdown {
-        cmd.env(SLOWDOWN_ENV, format!("{}={}", s.id, s.fraction));
-    }
-    let out = cmd.output().map_err(|e| {
-        format!(
-            "cannot run build `{}` ({}): {e}",
-            build.name,
-            build.exe.display()
-        )
-    })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        return Err(format!(
-            "build `{}` failed its probe ({}): {last}",
-            build.name, out.status
-        ));
-    }
-    let parsed: ProbeOutput = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "build `{}` printed no probe output racelab {} can read ({e}): is it an older racelab?",
-            build.name,
-            env!("CARGO_PKG_VERSION")
-        )
-    })?;
-    if parsed.protocol != PROTOCOL {
-        return Err(format!(
-            "build `{}` speaks probe protocol {} (racelab {}); this racelab speaks {PROTOCOL}",
-            build.name, parsed.protocol, parsed.version
-        ));
-    }
-    Ok(parsed)
+/// One benchmark in one round: both builds' runs, interleaved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoundSample {
+    /// The benchmark id.
+    pub id: String,
+    /// Median ns/op of the before build's valid runs this round.
+    pub before_ns: Option<f64>,
+    /// See `before_ns`.
+    pub after_ns: Option<f64>,
+    /// The median, over this round's pairs of adjacent runs that were both valid, of
+    /// `ln(after / before)`; `None` when no pair was.
+    pub log_ratio: Option<f64>,
 }
 
-/// Runs a paired comparison: `rounds` rounds, ABBA, one fresh process of each build a round.
-/// `progress(done, total)` is called after each process.
+/// A running probe of one build.
+struct Running {
+    name: String,
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    ids: Vec<String>,
+}
+
+impl Running {
+    fn start(
+        build: &Build,
+        family: Option<&str>,
+        variant: Option<&str>,
+        slowdown: Option<&Slowdown>,
+    ) -> Result<Running, String> {
+        use std::process::Stdio;
+        let mut cmd = Command::new(&build.exe);
+        cmd.arg("bench-probe");
+        if let Some(f) = family {
+            cmd.args(["--family", f]);
+        }
+        if let Some(v) = variant {
+            cmd.args(["--variant", v]);
+        }
+        cmd.env_remove(SLOWDOWN_ENV);
+        if let Some(s) = slowdown {
+            cmd.env(SLOWDOWN_ENV, format!("{}={}", s.id, s.fraction));
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| {
+            format!(
+                "cannot run build `{}` ({}): {e}",
+                build.name,
+                build.exe.display()
+            )
+        })?;
+        let stdin = child.stdin.take();
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut p = Running {
+            name: build.name.clone(),
+            child,
+            stdin,
+            stdout,
+            ids: Vec::new(),
+        };
+        let hello: Hello = match p.read_line().and_then(|l| {
+            serde_json::from_str(&l).map_err(|e| {
+                format!(
+                    "build `{}` printed no probe greeting racelab {} can read ({e}): is it an older racelab?",
+                    p.name,
+                    env!("CARGO_PKG_VERSION")
+                )
+            })
+        }) {
+            Ok(h) => h,
+            Err(e) => return Err(p.fail(e)),
+        };
+        if hello.protocol != PROTOCOL {
+            return Err(p.fail(format!(
+                "build `{}` speaks probe protocol {} (racelab {}); this racelab speaks {PROTOCOL}",
+                p.name, hello.protocol, hello.version
+            )));
+        }
+        p.ids = hello.ids;
+        Ok(p)
+    }
+
+    fn read_line(&mut self) -> Result<String, String> {
+        use std::io::BufRead;
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => Err(format!("build `{}` stopped answering its probe", self.name)),
+            Ok(_) => Ok(line),
+            Err(e) => Err(format!("cannot read build `{}`'s probe: {e}", self.name)),
+        }
+    }
+
+    /// One timed run: its ns/op when it counts (its threads ran in parallel when they must).
+    fn run(&mut self, id: &str) -> Result<Option<f64>, String> {
+        use std::io::Write;
+        let sent = self
+            .stdin
+            .as_mut()
+            .expect("stdin is open until finish")
+            .write_all(format!("run {id}\n").as_bytes())
+            .and_then(|()| self.stdin.as_mut().expect("open").flush());
+        if let Err(e) = sent {
+            return Err(self.fail(format!(
+                "cannot write to build `{}`'s probe: {e}",
+                self.name
+            )));
+        }
+        let reply: RunReply = match self.read_line().and_then(|l| {
+            serde_json::from_str(&l).map_err(|e| {
+                format!(
+                    "build `{}` answered its probe with `{}` ({e})",
+                    self.name,
+                    l.trim()
+                )
+            })
+        }) {
+            Ok(r) => r,
+            Err(e) => return Err(self.fail(e)),
+        };
+        if let Some(e) = reply.error {
+            return Err(self.fail(format!("build `{}`'s probe: {e}", self.name)));
+        }
+        Ok(reply.ns_per_op.filter(|_| reply.parallel))
+    }
+
+    /// Closes the probe's input and waits for it.
+    fn finish(mut self) -> Result<(), String> {
+        drop(self.stdin.take());
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| format!("cannot wait for build `{}`'s probe: {e}", self.name))?;
+        if status.success() {
+            Ok(())
+        } else {
+            let e = format!("build `{}` failed its probe ({status})", self.name);
+            Err(self.fail(e))
+        }
+    }
+
+    /// `what`, with the last line the probe wrote to stderr; the probe is stopped.
+    fn fail(&mut self, what: String) -> String {
+        use std::io::Read;
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        match err.lines().rev().find(|l| !l.trim().is_empty()) {
+            Some(last) => format!("{what}: {}", last.trim()),
+            None => what,
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    (!v.is_empty()).then(|| median_sorted(&v))
+}
+
+/// What one round gives: each build's benchmark ids, then the samples of those both have.
+type Round = (Vec<String>, Vec<String>, Vec<RoundSample>);
+
+/// One round: a fresh probe of each build; every benchmark of both is run [`RUNS_PER_SAMPLE`]
+/// times on each side after a warm-up of each, the two sides alternating run by run (ABBA, from
+/// `first_after` on), so each pair of runs is milliseconds apart.
+fn round(opts: &PairedOptions, first_after: bool) -> Result<Round, String> {
+    let (family, variant) = (opts.family.as_deref(), opts.variant.as_deref());
+    let mut a = Running::start(&opts.before, family, variant, None)?;
+    let mut b = match Running::start(&opts.after, family, variant, opts.slowdown.as_ref()) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = a.fail(String::new());
+            return Err(e);
+        }
+    };
+    let common: Vec<String> = a
+        .ids
+        .iter()
+        .filter(|i| b.ids.contains(i))
+        .cloned()
+        .collect();
+    let mut samples = Vec::with_capacity(common.len());
+    let mut go = || -> Result<(), String> {
+        for id in &common {
+            a.run(id)?;
+            b.run(id)?;
+            let (mut xs, mut ys, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for k in 0..RUNS_PER_SAMPLE {
+                let after_first = first_after ^ matches!(k % 4, 1 | 2);
+                let (x, y) = if after_first {
+                    let y = b.run(id)?;
+                    (a.run(id)?, y)
+                } else {
+                    let x = a.run(id)?;
+                    (x, b.run(id)?)
+                };
+                xs.extend(x);
+                ys.extend(y);
+                if let (Some(x), Some(y)) = (x, y) {
+                    if x > 0.0 && y > 0.0 {
+                        ratios.push((y / x).ln());
+                    }
+                }
+            }
+            samples.push(RoundSample {
+                id: id.clone(),
+                before_ns: median(xs),
+                after_ns: median(ys),
+                log_ratio: median(ratios),
+            });
+        }
+        Ok(())
+    };
+    if let Err(e) = go() {
+        let _ = a.fail(String::new());
+        let _ = b.fail(String::new());
+        return Err(e);
+    }
+    let (ids_a, ids_b) = (a.ids.clone(), b.ids.clone());
+    a.finish()?;
+    b.finish()?;
+    Ok((ids_a, ids_b, samples))
+}
+
+/// Runs a paired comparison: `rounds` rounds, each a fresh probe process of each build, their
+/// runs interleaved. `progress(done, total)` is called after each round.
 ///
 /// # Errors
 /// One line: fewer than [`MIN_PAIRS`] rounds, a bad knob, or a build that cannot be run.
@@ -412,70 +659,50 @@ pub fn run_paired(
             opts.rounds
         ));
     }
+    // This racelab's catalogue checks the filters; a saved build may know other benchmarks.
+    let known = benchmarks(opts.family.as_deref(), opts.variant.as_deref())?;
     if let Some(s) = &opts.slowdown {
-        let known = benchmarks(opts.family.as_deref())?;
         if !known.iter().any(|b| b.id == s.id) {
             return Err(format!("unknown benchmark `{}` for --test-slowdown", s.id));
         }
     }
-    let family = opts.family.as_deref();
-    let mut before: Vec<ProbeOutput> = Vec::with_capacity(opts.rounds);
-    let mut after: Vec<ProbeOutput> = Vec::with_capacity(opts.rounds);
-    let total = 2 * opts.rounds;
+    let mut ids = (Vec::new(), Vec::new());
+    let mut rounds = Vec::with_capacity(opts.rounds);
     for r in 0..opts.rounds {
-        // ABBA: even rounds A then B, odd rounds B then A.
-        if r % 2 == 0 {
-            before.push(run_probe(&opts.before, family, None)?);
-            progress(2 * r + 1, total);
-            after.push(run_probe(&opts.after, family, opts.slowdown.as_ref())?);
-        } else {
-            after.push(run_probe(&opts.after, family, opts.slowdown.as_ref())?);
-            progress(2 * r + 1, total);
-            before.push(run_probe(&opts.before, family, None)?);
-        }
-        progress(2 * r + 2, total);
+        let (a, b, samples) = round(opts, r % 2 == 1)?;
+        ids = (a, b);
+        rounds.push(samples);
+        progress(r + 1, opts.rounds);
     }
-    Ok(judge(opts, &before, &after))
+    Ok(judge(opts, &ids.0, &ids.1, &rounds))
 }
 
-/// Judges the rounds: pairs each benchmark's samples round by round, tests, corrects, flags.
-pub fn judge(opts: &PairedOptions, before: &[ProbeOutput], after: &[ProbeOutput]) -> PairedReport {
-    let ids = |outs: &[ProbeOutput]| -> Vec<String> {
-        outs.first()
-            .map(|o| o.samples.iter().map(|s| s.id.clone()).collect())
-            .unwrap_or_default()
-    };
-    let (ids_a, ids_b) = (ids(before), ids(after));
-    let find = |o: &ProbeOutput, id: &str| {
-        o.samples
-            .iter()
-            .find(|s| s.id == id)
-            .and_then(|s| s.ns_per_op)
-    };
+/// Judges the rounds: each benchmark's per-round log ratios are tested, corrected, flagged.
+pub fn judge(
+    opts: &PairedOptions,
+    ids_a: &[String],
+    ids_b: &[String],
+    rounds: &[Vec<RoundSample>],
+) -> PairedReport {
     let mut rows: Vec<PairedRow> = Vec::new();
     for id in ids_a.iter().filter(|i| ids_b.contains(i)) {
-        let pairs: Vec<(f64, f64)> = before
+        let mine: Vec<&RoundSample> = rounds
             .iter()
-            .zip(after)
-            .filter_map(|(a, b)| Some((find(a, id)?, find(b, id)?)))
-            .filter(|&(a, b)| a > 0.0 && b > 0.0)
+            .filter_map(|r| r.iter().find(|s| &s.id == id))
             .collect();
-        let d: Vec<f64> = pairs.iter().map(|&(a, b)| (b / a).ln()).collect();
-        let med = |mut v: Vec<f64>| -> Option<f64> {
-            v.sort_by(f64::total_cmp);
-            (!v.is_empty()).then(|| median_sorted(&v))
-        };
+        let d: Vec<f64> = mine.iter().filter_map(|s| s.log_ratio).collect();
         let judged = d.len() >= MIN_PAIRS;
         rows.push(PairedRow {
             id: id.clone(),
             pairs: d.len(),
-            before_ns: med(pairs.iter().map(|p| p.0).collect()),
-            after_ns: med(pairs.iter().map(|p| p.1).collect()),
+            before_ns: median(mine.iter().filter_map(|s| s.before_ns).collect()),
+            after_ns: median(mine.iter().filter_map(|s| s.after_ns).collect()),
             change: judged.then(|| hodges_lehmann(&d).exp() - 1.0),
             spread: judged.then(|| mad(&d).exp() - 1.0),
             p: judged.then(|| wilcoxon_signed_rank(&d)),
             p_holm: None,
             verdict: PairedVerdict::NotJudged,
+            ratios: d.iter().map(|x| x.exp()).collect(),
         });
     }
     let ps: Vec<f64> = rows.iter().filter_map(|r| r.p).collect();
@@ -497,7 +724,7 @@ pub fn judge(opts: &PairedOptions, before: &[ProbeOutput], after: &[ProbeOutput]
     PairedReport {
         before: opts.before.name.clone(),
         after: opts.after.name.clone(),
-        rounds: before.len().min(after.len()),
+        rounds: rounds.len(),
         min_effect: opts.min_effect,
         alpha: opts.alpha,
         slowdown: opts
@@ -720,23 +947,27 @@ mod tests {
         assert_eq!(mad(&[1.0, 2.0, 3.0, 4.0, 100.0]), 1.0);
     }
 
-    fn outputs(values: &[(&str, Vec<Option<f64>>)]) -> Vec<ProbeOutput> {
-        let rounds = values[0].1.len();
-        (0..rounds)
-            .map(|r| ProbeOutput {
-                protocol: PROTOCOL,
-                version: "t".into(),
-                samples: values
+    type Series<'a> = (&'a str, Vec<Option<f64>>);
+
+    /// Rounds pairing `before[i]` with `after[i]`, round by round.
+    fn rounds(before: &[Series], after: &[Series]) -> (Vec<String>, Vec<Vec<RoundSample>>) {
+        let ids = before.iter().map(|(id, _)| (*id).to_string()).collect();
+        let n = before[0].1.len();
+        let rounds = (0..n)
+            .map(|r| {
+                before
                     .iter()
-                    .map(|(id, v)| Sample {
+                    .zip(after)
+                    .map(|((id, x), (_, y))| RoundSample {
                         id: (*id).into(),
-                        ns_per_op: v[r],
-                        runs: 3,
-                        valid_runs: usize::from(v[r].is_some()) * 3,
+                        before_ns: x[r],
+                        after_ns: y[r],
+                        log_ratio: x[r].zip(y[r]).map(|(x, y)| (y / x).ln()),
                     })
-                    .collect(),
+                    .collect()
             })
-            .collect()
+            .collect();
+        (ids, rounds)
     }
 
     fn opts() -> PairedOptions {
@@ -751,6 +982,7 @@ mod tests {
             min_effect: MIN_EFFECT,
             alpha: ALPHA,
             family: None,
+            variant: None,
             slowdown: None,
         }
     }
@@ -772,14 +1004,15 @@ mod tests {
         for g in gaps.iter_mut().take(12) {
             *g = None;
         }
-        let before = outputs(&[
+        let before = [
             ("x", a.clone()),
             ("tiny", a.clone()),
             ("noisy", a.clone()),
             ("gaps", gaps),
-        ]);
-        let after = outputs(&[("x", slower), ("tiny", tiny), ("noisy", noisy), ("gaps", a)]);
-        let r = judge(&opts(), &before, &after);
+        ];
+        let after = [("x", slower), ("tiny", tiny), ("noisy", noisy), ("gaps", a)];
+        let (ids, rs) = rounds(&before, &after);
+        let r = judge(&opts(), &ids, &ids, &rs);
         let v = |id: &str| r.rows.iter().find(|x| x.id == id).unwrap();
         assert_eq!(v("x").verdict, PairedVerdict::Slower);
         assert!((v("x").change.unwrap() - 0.10).abs() < 0.02);
@@ -793,8 +1026,28 @@ mod tests {
         assert_eq!(v("gaps").pairs, 8);
         assert_eq!(r.flagged(), 1);
         // Same data on both sides: nothing.
-        let r = judge(&opts(), &before, &before);
+        let (ids, rs) = rounds(&before, &before);
+        let r = judge(&opts(), &ids, &ids, &rs);
         assert_eq!(r.flagged(), 0);
+    }
+
+    #[test]
+    fn a_probe_greets_then_answers_each_request_on_one_line() {
+        let benches = benchmarks(Some("counter"), None).unwrap();
+        let input = "run counter/AtomicCounter/1\nrun nope\nwalk\n";
+        let mut out = Vec::new();
+        serve(&benches, None, input.as_bytes(), &mut out).unwrap();
+        let lines: Vec<&str> = std::str::from_utf8(&out).unwrap().lines().collect();
+        assert_eq!(lines.len(), 4);
+        let hello: Hello = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(hello.protocol, PROTOCOL);
+        assert!(hello.ids.iter().any(|i| i == "counter/AtomicCounter/1"));
+        let ok: RunReply = serde_json::from_str(lines[1]).unwrap();
+        assert!(ok.ns_per_op.unwrap() > 0.0 && ok.parallel && ok.error.is_none());
+        for l in &lines[2..] {
+            let bad: RunReply = serde_json::from_str(l).unwrap();
+            assert!(bad.ns_per_op.is_none() && bad.error.is_some());
+        }
     }
 
     #[test]
@@ -824,13 +1077,15 @@ mod tests {
 
     #[test]
     fn every_timed_entry_has_benchmarks_and_unknown_families_say_so() {
-        let all = benchmarks(None).unwrap();
+        let all = benchmarks(None, None).unwrap();
         assert!(all.iter().any(|b| b.id == "counter/AtomicCounter/2"));
         assert!(all.iter().any(|b| b.id.starts_with("queue/")));
         assert!(
             all.iter()
                 .all(|b| b.contended == (b.threads > 1 || b.id.starts_with("queue/")))
         );
-        assert!(benchmarks(Some("nope")).unwrap_err().contains("nope"));
+        assert!(benchmarks(Some("nope"), None).unwrap_err().contains("nope"));
+        let one = benchmarks(None, Some("AtomicCounter")).unwrap();
+        assert_eq!(one.len(), 2);
     }
 }
