@@ -178,18 +178,22 @@ pub fn pin_core() -> Option<core_affinity::CoreId> {
 
 /// Times one run of `b`, with the test knob's extra work if it names `b`.
 ///
-/// A one-thread run is made from a thread pinned to [`pin_core`] (its worker inherits the
+/// A one-thread run is made from a thread pinned to `pin` ([`pin_core`]; its worker inherits the
 /// mask): on a shared VM the cores are not equal (the same uncontended counter took 4.5 ns/op on
 /// one vCPU and 7.5 on the other, and a process tended to stay on one), so both builds must be
 /// timed on the same one. A contended run is left to the scheduler: it needs every core.
-pub fn time_once(b: &Probe, slowdown: Option<&Slowdown>) -> RunReply {
+pub fn time_once(
+    b: &Probe,
+    slowdown: Option<&Slowdown>,
+    pin: Option<core_affinity::CoreId>,
+) -> RunReply {
     let extra = slowdown
         .filter(|s| s.id == b.id)
         .map_or(0.0, |s| s.fraction);
     let ops = b.ops + (b.ops as f64 * extra).round() as u64;
     let run = b.run;
     let threads = b.threads;
-    let m: Measured = match pin_core().filter(|_| threads == 1) {
+    let m: Measured = match pin.filter(|_| threads == 1) {
         Some(core) => std::thread::scope(|s| {
             s.spawn(move || {
                 core_affinity::set_for_current(core);
@@ -219,11 +223,12 @@ pub fn serve(
     input: impl std::io::BufRead,
     mut output: impl std::io::Write,
 ) -> std::io::Result<()> {
+    let pin = pin_core();
     let hello = Hello {
         protocol: PROTOCOL,
         version: env!("CARGO_PKG_VERSION").to_string(),
         ids: benches.iter().map(|b| b.id.clone()).collect(),
-        pinned: pin_core().map(|c| c.id),
+        pinned: pin.map(|c| c.id),
     };
     writeln!(output, "{}", json_line(&hello))?;
     output.flush()?;
@@ -231,7 +236,7 @@ pub fn serve(
         let req = req?;
         let reply = match req.trim().strip_prefix("run ") {
             Some(id) => match benches.iter().find(|b| b.id == id) {
-                Some(b) => time_once(b, slowdown),
+                Some(b) => time_once(b, slowdown, pin),
                 None => RunReply {
                     ns_per_op: None,
                     parallel: false,
@@ -556,7 +561,18 @@ impl Running {
             Err(self.fail(e))
         }
     }
+}
 
+impl Drop for Running {
+    /// A probe left behind by an error is stopped (a finished one is only reaped again).
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
     /// `what`, with the last line the probe wrote to stderr; the probe is stopped.
     fn fail(&mut self, what: String) -> String {
         use std::io::Read;
@@ -588,13 +604,7 @@ type Round = (Vec<String>, Vec<String>, Vec<RoundSample>);
 fn round(opts: &PairedOptions, first_after: bool) -> Result<Round, String> {
     let (family, variant) = (opts.family.as_deref(), opts.variant.as_deref());
     let mut a = Running::start(&opts.before, family, variant, None)?;
-    let mut b = match Running::start(&opts.after, family, variant, opts.slowdown.as_ref()) {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = a.fail(String::new());
-            return Err(e);
-        }
-    };
+    let mut b = Running::start(&opts.after, family, variant, opts.slowdown.as_ref())?;
     let common: Vec<String> = a
         .ids
         .iter()
@@ -602,41 +612,33 @@ fn round(opts: &PairedOptions, first_after: bool) -> Result<Round, String> {
         .cloned()
         .collect();
     let mut samples = Vec::with_capacity(common.len());
-    let mut go = || -> Result<(), String> {
-        for id in &common {
-            a.run(id)?;
-            b.run(id)?;
-            let (mut xs, mut ys, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-            for k in 0..RUNS_PER_SAMPLE {
-                let after_first = first_after ^ matches!(k % 4, 1 | 2);
-                let (x, y) = if after_first {
-                    let y = b.run(id)?;
-                    (a.run(id)?, y)
-                } else {
-                    let x = a.run(id)?;
-                    (x, b.run(id)?)
-                };
-                xs.extend(x);
-                ys.extend(y);
-                if let (Some(x), Some(y)) = (x, y) {
-                    if x > 0.0 && y > 0.0 {
-                        ratios.push((y / x).ln());
-                    }
+    for id in &common {
+        a.run(id)?;
+        b.run(id)?;
+        let (mut xs, mut ys, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for k in 0..RUNS_PER_SAMPLE {
+            let after_first = first_after ^ matches!(k % 4, 1 | 2);
+            let (x, y) = if after_first {
+                let y = b.run(id)?;
+                (a.run(id)?, y)
+            } else {
+                let x = a.run(id)?;
+                (x, b.run(id)?)
+            };
+            xs.extend(x);
+            ys.extend(y);
+            if let (Some(x), Some(y)) = (x, y) {
+                if x > 0.0 && y > 0.0 {
+                    ratios.push((y / x).ln());
                 }
             }
-            samples.push(RoundSample {
-                id: id.clone(),
-                before_ns: median(xs),
-                after_ns: median(ys),
-                log_ratio: median(ratios),
-            });
         }
-        Ok(())
-    };
-    if let Err(e) = go() {
-        let _ = a.fail(String::new());
-        let _ = b.fail(String::new());
-        return Err(e);
+        samples.push(RoundSample {
+            id: id.clone(),
+            before_ns: median(xs),
+            after_ns: median(ys),
+            log_ratio: median(ratios),
+        });
     }
     let (ids_a, ids_b) = (a.ids.clone(), b.ids.clone());
     a.finish()?;
