@@ -118,7 +118,7 @@ enum Command {
         #[arg(long, value_name = "NAME", default_value = "new")]
         baseline: String,
         /// Compare `--baseline` (before) with this one (after). Two builds are timed in
-        /// interleaved rounds and judged by a signed-rank test; two criterion baselines are
+        /// interleaved rounds and judged by a sign test; two criterion baselines are
         /// compared as saved (sequential runs: noisy, see docs/benchmarks.md).
         #[arg(long, value_name = "NAME")]
         compare: Option<String>,

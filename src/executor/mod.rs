@@ -1,5 +1,5 @@
 //! The executor of the futures article (issue 11): Python's `concurrent.futures.ThreadPoolExecutor`
-//! on racelab's [`WorkerPool`](crate::pool::WorkerPool), on any [`Runtime`].
+//! on racelab's [`WorkerPool`], on any [`Runtime`].
 //!
 //! - [`ThreadPoolExecutor::new`]`(max_workers)`; 0 is an error.
 //! - [`PoolExecutor::submit`] returns a [`TaskHandle`] (Python's `Future`; see there for the
