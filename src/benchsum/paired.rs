@@ -967,7 +967,7 @@ mod tests {
         assert_eq!(sign_test(&[0.0, 0.0]), 1.0);
         // 2,000 rounds, all one way: tiny but not NaN or 0 from underflow of 2^-n alone.
         let p = sign_test(&vec![1.0; 2000]);
-        assert!(p.is_finite() && p >= 0.0 && p < 1e-300, "{p}");
+        assert!(p.is_finite() && (0.0..1e-300).contains(&p), "{p}");
         let p = sign_test(&[vec![1.0; 1000], vec![-1.0; 1000]].concat());
         assert!((p - 1.0).abs() < 1e-9, "{p}");
     }
