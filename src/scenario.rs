@@ -644,6 +644,24 @@ impl ScenarioSet {
     pub fn shuttle(&self) -> Vec<Scenario<crate::runtime::Shuttle>> {
         self.subject.on_shuttle()
     }
+    /// The skip each scenario declares ([`Scenario::skip`]) on the runtime `engine` runs it
+    /// on (loom's, shuttle's for the shuttle engines and proptest, real threads' for stress),
+    /// by index: what a [`Verdict::NotRun`](crate::engine::Verdict::NotRun) of a correct
+    /// subject may say without being a hole in the check.
+    pub fn skips(&self, engine: crate::engine::EngineKind) -> Vec<Option<String>> {
+        use crate::engine::EngineKind;
+        fn of<R: crate::runtime::Runtime>(s: Vec<Scenario<R>>) -> Vec<Option<String>> {
+            s.iter().map(|s| s.skipped().map(str::to_string)).collect()
+        }
+        match engine {
+            EngineKind::Loom => of(self.loom()),
+            EngineKind::Stress => of(self.std()),
+            EngineKind::ShuttleRandom
+            | EngineKind::ShuttlePct
+            | EngineKind::ShuttleDfs
+            | EngineKind::Proptest => of(self.shuttle()),
+        }
+    }
     /// The scenarios' names (built on `Std`, which needs no checker).
     pub fn names(&self) -> Vec<String> {
         self.std().iter().map(|s| s.name().to_string()).collect()

@@ -110,7 +110,7 @@ fn check_correct(entry: &Entry, kind: EngineKind) {
             );
             return;
         }
-        let declared = declared_skips(entry, kind);
+        let declared = entry.scenarios.skips(kind);
         for r in &results {
             if r.verdict == Verdict::NotRun {
                 // Only a skip the scenario declares for this runtime (loom's fairness), with
@@ -135,20 +135,6 @@ fn check_correct(entry: &Entry, kind: EngineKind) {
             assert!(r.counterexample.is_none());
         }
         assert_eq!(entry.cell(&results), Verdict::Passed, "{}", entry.variant);
-    }
-}
-
-/// The skip reason each of `entry`'s scenarios declares on `kind`'s runtime, by index.
-fn declared_skips(entry: &Entry, kind: EngineKind) -> Vec<Option<String>> {
-    fn of<R: racelab::runtime::Runtime>(
-        s: Vec<racelab::scenario::Scenario<R>>,
-    ) -> Vec<Option<String>> {
-        s.iter().map(|s| s.skipped().map(str::to_string)).collect()
-    }
-    match kind {
-        EngineKind::Loom => of(entry.scenarios.loom()),
-        EngineKind::Stress => of(entry.scenarios.std()),
-        _ => of(entry.scenarios.shuttle()),
     }
 }
 
