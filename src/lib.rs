@@ -44,6 +44,7 @@ pub mod scenario;
 pub mod seeds;
 pub mod shard;
 pub mod trace;
+pub mod workers;
 
 pub use crate::engine::{Check, Results, check_all};
 pub use crate::engine::{Engine, EngineKind, EngineResult, Verdict};

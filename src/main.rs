@@ -571,6 +571,11 @@ fn list(entries: &[Entry]) {
     println!("{t}");
 }
 
+/// Set in the environment of a worker process of `--jobs`: it serves cells on stdin and stdout
+/// ([`racelab::workers::serve`]) instead of running the matrix. A worker gets its parent's
+/// command line, so its cells and check are the parent's.
+const WORKER_ENV: &str = "RACELAB_CELL_WORKER";
+
 fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
     let entries = selected(cli)?;
     let (engines, check) = check(cli)?;
@@ -581,6 +586,32 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
             .iter()
             .flat_map(|e| engines.iter().map(move |&k| (e.clone(), k)))
             .collect(),
+    };
+    if std::env::var_os(WORKER_ENV).is_some() {
+        let _silence = SilenceStderr::new();
+        racelab::workers::serve(
+            &cells,
+            &check,
+            std::io::stdin().lock(),
+            std::io::BufWriter::new(replies()),
+        )
+        .map_err(|e| UsageError(format!("cell worker: {e}")))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut jobs = jobs(cli);
+    let exe = match std::env::current_exe() {
+        Ok(exe) => Some(exe),
+        Err(e) if jobs > 1 => {
+            println!("cannot find this racelab's executable ({e}): the cells run in this process");
+            jobs = 1;
+            None
+        }
+        Err(_) => None,
+    };
+    let worker = || {
+        let mut cmd = std::process::Command::new(exe.as_deref().unwrap_or("racelab".as_ref()));
+        cmd.args(std::env::args_os().skip(1)).env(WORKER_ENV, "1");
+        cmd
     };
     // Progress goes to stdout: stderr is silenced while engines run (below).
     let bar = if cli.no_progress {
@@ -605,7 +636,7 @@ fn run(cli: &Cli) -> Result<ExitCode, UsageError> {
         ))
     });
     let silence = SilenceStderr::new();
-    let mut report = Report::run_cells(&cells, &check, jobs(cli), |entry, kind| {
+    let mut report = racelab::workers::run_cells(&cells, &check, jobs, worker, |entry, kind| {
         bar.set_message(format!("{} × {kind}", entry.variant));
         bar.inc(1);
     });
@@ -930,6 +961,35 @@ fn bench_probe(cli: &Cli) -> Result<ExitCode, UsageError> {
     )
     .map_err(|e| UsageError(format!("bench-probe: {e}")))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a cell worker writes its replies: the stdout it was started with, moved to a
+/// descriptor of its own, while fd 1 goes to /dev/null, so that whatever the code under test
+/// prints cannot corrupt a reply.
+fn replies() -> Box<dyn std::io::Write> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain POSIX calls on descriptors this function owns: `own` is a fresh
+        // duplicate of fd 1, checked before use and then owned by the returned `File`; the
+        // /dev/null descriptor is checked, put on fd 1 and closed.
+        let own = unsafe {
+            let own = libc::dup(1);
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+            if own >= 0 && null >= 0 {
+                libc::dup2(null, 1);
+            }
+            if null >= 0 {
+                libc::close(null);
+            }
+            own
+        };
+        if own >= 0 {
+            // SAFETY: `own` is an open descriptor nothing else owns (see above).
+            return Box::new(unsafe { std::fs::File::from_raw_fd(own) });
+        }
+    }
+    Box::new(std::io::stdout())
 }
 
 /// Redirects stderr to /dev/null while alive. The engines catch failures on purpose, but

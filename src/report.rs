@@ -230,7 +230,18 @@ impl Report {
             .iter()
             .filter(|r| r.is_failure())
             .map(|r| {
-                if r.entry.racy() {
+                if r.cell == Verdict::Error {
+                    let why = r
+                        .results
+                        .iter()
+                        .find(|x| x.verdict == Verdict::Error)
+                        .map(|x| x.note.as_str())
+                        .unwrap_or_default();
+                    format!(
+                        "error: racelab could not check {} under {}: {why}",
+                        r.entry.variant, r.engine
+                    )
+                } else if r.entry.racy() {
                     format!(
                         "escape: racy {} was not caught by {}, which must catch it",
                         r.entry.variant, r.engine

@@ -169,3 +169,184 @@ fn four_shards_merged_equal_one_unpartitioned_run() {
         assert_eq!(strip(merged.to_markdown()), strip(whole.to_markdown()));
     }
 }
+
+/// The first `n` counter entries under each of `engines`, entry by entry.
+fn counter_cells(n: usize, engines: &[EngineKind]) -> Vec<(Entry, EngineKind)> {
+    catalogue()
+        .into_iter()
+        .filter(|e| e.family == "counter")
+        .take(n)
+        .flat_map(|e| engines.iter().map(move |&k| (e.clone(), k)))
+        .collect()
+}
+
+/// The `racelab` binary's JSON report of a deterministic run with `--jobs N`.
+fn binary_report(args: &[&str], jobs: &str, name: &str) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("racelab-jobs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, md) = (
+        dir.join(format!("{name}.json")),
+        dir.join(format!("{name}.md")),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_racelab"))
+        .args(args)
+        .args(["--no-progress", "--jobs", jobs, "--json"])
+        .arg(&json)
+        .arg("--md")
+        .arg(&md)
+        .output()
+        .expect("racelab runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
+#[test]
+fn worker_processes_give_the_deterministic_engines_results_of_one_job() {
+    // The binary runs `--jobs 2` in two worker processes; every field of every result but its
+    // timings, counterexamples and traces included, is that of `--jobs 1` in one process.
+    let args = [
+        "--family",
+        "counter",
+        "--engine",
+        "loom,shuttle-random,shuttle-pct,shuttle-dfs,proptest",
+        "--runs",
+        "200",
+    ];
+    let one = binary_report(&args, "1", "one");
+    let two = binary_report(&args, "2", "two");
+    let (a, b) = (untimed(&one), untimed(&two));
+    assert!(a.len() > 10, "{}", a.len());
+    assert_eq!(a, b);
+    assert!(
+        a.iter()
+            .any(|r| r.contains("\"verdict\":\"caught\"") && r.contains("\"trace\":\""))
+    );
+}
+
+#[test]
+fn a_worker_serves_the_cells_it_is_asked_for_as_one_run_would() {
+    let engines = [EngineKind::ShuttleRandom, EngineKind::Loom];
+    let cells = counter_cells(2, &engines);
+    let check = Check::new().engines(engines).runs(50);
+    let names: Vec<String> = cells
+        .iter()
+        .map(|(e, k)| racelab::shard::cell_name(e, *k))
+        .collect();
+    let input = format!("{}\n\nno/such/cell\n", names.join("\n"));
+    let mut output = Vec::new();
+    racelab::workers::serve(&cells, &check, input.as_bytes(), &mut output).unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        cells.len() + 1,
+        "one reply a name, none for a blank line"
+    );
+    let whole = Report::run_cells(&cells, &check, 1, |_, _| {});
+    for (i, reply) in lines[..cells.len()].iter().enumerate() {
+        let alone = Report {
+            rows: vec![racelab::report::Row::run_in(
+                &cells[i].0,
+                &check.engine_of(cells[i].1),
+                &check,
+            )],
+            ..Report::default()
+        };
+        assert_eq!(untimed(reply), untimed(&alone.to_json()), "{}", names[i]);
+        assert_eq!(whole.rows[i].engine, cells[i].1);
+    }
+    let last = lines.last().unwrap()["error"].as_str().unwrap();
+    assert!(last.contains("no cell `no/such/cell`"), "{last}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_worker_that_dies_or_talks_nonsense_costs_its_cell_an_error_not_a_verdict() {
+    use racelab::engine::Verdict;
+    let engines = [EngineKind::ShuttleRandom, EngineKind::ShuttleDfs];
+    let cells = counter_cells(3, &engines);
+    let check = Check::new().engines(engines).runs(20);
+    for (script, why) in [
+        (
+            "read cell; kill -9 $$",
+            "the worker process died (signal: 9",
+        ),
+        ("exit 3", "the worker process died (exit status: 3)"),
+        ("while read cell; do echo nonsense; done", "not JSON"),
+        (
+            "while read cell; do echo '{\"error\": \"no\"}'; done",
+            "the worker: no",
+        ),
+        (
+            "while read cell; do echo '{\"racelab\": \"0.0.0\", \"results\": []}'; done",
+            "written by racelab 0.0.0",
+        ),
+    ] {
+        let started = std::sync::atomic::AtomicUsize::new(0);
+        let report = racelab::workers::run_cells(
+            &cells,
+            &check,
+            2,
+            || {
+                let mut c = std::process::Command::new("sh");
+                c.args(["-c", script]);
+                c
+            },
+            |_, _| {
+                started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            },
+        );
+        assert_eq!(started.into_inner(), cells.len(), "{script}");
+        assert_eq!(report.rows.len(), cells.len(), "{script}");
+        for (row, (entry, kind)) in report.rows.iter().zip(&cells) {
+            assert_eq!(
+                (row.entry.key(), row.engine),
+                (entry.key(), *kind),
+                "{script}"
+            );
+            assert_eq!(row.cell, Verdict::Error, "{script}");
+            assert_eq!(row.results.len(), entry.scenarios.len(), "{script}");
+            for r in &row.results {
+                assert_eq!(r.verdict, Verdict::Error, "{script}");
+                assert!(r.note.contains(why), "{script}: {}", r.note);
+                assert!(r.note.contains(&racelab::shard::cell_name(entry, *kind)));
+            }
+        }
+        // An error is the machinery's: the run fails, saying so, and no racy cell reads as
+        // caught or escaped.
+        let failures = report.failures();
+        assert_eq!(failures.len(), cells.len(), "{script}");
+        for f in failures {
+            assert!(f.starts_with("error: racelab could not check "), "{f}");
+            assert!(f.contains(why), "{f}");
+        }
+    }
+}
+
+#[test]
+fn one_job_or_one_model_cell_runs_in_this_process() {
+    // No worker is started: a command that cannot start would turn every cell into an error.
+    let engines = [EngineKind::ShuttleRandom];
+    let cells = counter_cells(2, &engines);
+    let check = Check::new().engines(engines).runs(20);
+    let never = || std::process::Command::new("/nonexistent/racelab-worker");
+    for (jobs, cells) in [(1, &cells[..]), (4, &cells[..1])] {
+        let r = racelab::workers::run_cells(cells, &check, jobs, never, |_, _| {});
+        assert!(
+            r.rows
+                .iter()
+                .all(|row| row.cell != racelab::engine::Verdict::Error),
+            "{jobs}"
+        );
+    }
+    let r = racelab::workers::run_cells(&cells, &check, 2, never, |_, _| {});
+    assert!(r.rows.iter().all(|row| {
+        row.cell == racelab::engine::Verdict::Error
+            && row.results[0]
+                .note
+                .contains("cannot start a worker process")
+    }));
+}

@@ -403,6 +403,16 @@ impl EngineResult {
             ..EngineResult::empty(engine, scenario)
         }
     }
+    /// A scenario racelab's own machinery could not run to a verdict (a worker process that
+    /// died, a reply it could not read), for the reason in `why`: an [`Verdict::Error`], never a
+    /// verdict about the code.
+    pub fn error(engine: EngineKind, scenario: &str, why: String) -> EngineResult {
+        EngineResult {
+            verdict: Verdict::Error,
+            note: why,
+            ..EngineResult::empty(engine, scenario)
+        }
+    }
     /// The failure message, if any.
     pub fn message(&self) -> Option<&str> {
         self.counterexample.as_ref().map(|c| c.message.as_str())
