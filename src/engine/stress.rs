@@ -289,10 +289,12 @@ fn drive(rounds: &Arc<dyn Rounds>, cfg: &StressConfig) -> RawRun {
             let stuck = stuck_names.len();
             shared.stop.store(true, Ordering::Relaxed);
             watch::abort(run_id);
+            // The released unwind in microseconds; a thread still out after this (at most the
+            // watchdog, at most 1 s) is blocked in a lock or a join and is left behind.
             wait_until(
                 || shared.done.load(Ordering::Acquire) == n,
                 &never,
-                Some(Instant::now() + Duration::from_secs(1)),
+                Some(Instant::now() + cfg.watchdog.min(Duration::from_secs(1))),
             );
             let left_behind = n - shared.done.load(Ordering::Acquire);
             out.stall = Some(Stall {
