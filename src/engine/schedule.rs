@@ -18,11 +18,14 @@ use super::{
 use crate::runtime::Shuttle;
 use crate::scenario::Scenario;
 use proptest::collection::vec;
-use proptest::prelude::any;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::prelude::{Rng, any};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// Configuration of the proptest engine.
 #[derive(Debug, Clone)]
@@ -125,16 +128,15 @@ impl Scheduler for ChoiceScheduler {
 /// Runs one execution of `scenario` on the schedule `choices` encodes. Used by the proptest
 /// engine and the fuzz targets.
 pub fn run_choices(scenario: &Scenario<Shuttle>, choices: &[u8], max_steps: usize) -> EngineResult {
-    run_choices_with(scenario, choices, max_steps, &RunOptions::default(), None)
+    run_choices_with(scenario, choices, max_steps, &RunOptions::default())
 }
 
-/// One execution on `choices`, counted in `parent` when given.
+/// One execution on `choices`, on a runner of its own.
 fn run_choices_with(
     scenario: &Scenario<Shuttle>,
     choices: &[u8],
     max_steps: usize,
     opts: &RunOptions,
-    parent: Option<&AtomicU64>,
 ) -> EngineResult {
     let scheduler = ChoiceScheduler::new(choices.to_vec());
     let run = ModelRun::new(EngineKind::Proptest, scenario.name(), None, Some(1), opts);
@@ -149,15 +151,258 @@ fn run_choices_with(
             ..Default::default()
         },
     );
-    if let Some(p) = parent {
-        p.fetch_add(run.executions(), Ordering::Relaxed);
-    }
     out.result(EngineKind::Proptest, scenario.name(), &run)
 }
 
 /// Searches for a failing schedule with proptest with default options, then shrinks it.
 pub fn check(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig) -> EngineResult {
     run(scenario, cfg, &RunOptions::default())
+}
+
+/// proptest's search and shrink, one case at a time: the value to test next comes out, the
+/// verdict on it goes in.
+///
+/// proptest's `TestRunner::run` calls the test once per case, and a shuttle `Runner::run` calls
+/// its scheduler once per execution: both want to own the loop. The engine runs case after case
+/// in one shuttle runner (see [`Pull`]), so it drives proptest's loop from outside instead. This
+/// follows proptest 1.11's `run_in_process` and `shrink` step for step: each case reseeds the
+/// RNG from itself as proptest does and draws a new value tree; after a failure it simplifies,
+/// after a pass it complicates, for at most `max_shrink_iters` shrinking runs, and when those run
+/// out it goes back to the last failing value. So the values, their order and the minimal one are
+/// the ones proptest would give; the test `search_runs_what_proptest_runs` holds it to that.
+struct Search<S: Strategy> {
+    runner: TestRunner,
+    strategy: S,
+    cases: u32,
+    max_shrink_iters: u32,
+    successes: u32,
+    tree: Option<S::Tree>,
+    /// Shrinking runs so far, once a case has failed.
+    shrinking: Option<u32>,
+    last_failure: String,
+    end: Option<Result<(), TestError<S::Value>>>,
+}
+
+impl<S: Strategy> Search<S> {
+    fn new(runner: TestRunner, strategy: S) -> Self {
+        let config = runner.config();
+        let (cases, max_shrink_iters) = (config.cases, config.max_shrink_iters());
+        Search {
+            runner,
+            strategy,
+            cases,
+            max_shrink_iters,
+            successes: 0,
+            tree: None,
+            shrinking: None,
+            last_failure: String::new(),
+            end: None,
+        }
+    }
+
+    /// The first value to test (`None`: no case to run).
+    fn start(&mut self) -> Option<S::Value> {
+        self.generate()
+    }
+
+    /// Takes the verdict on the last value (`Err` with the failure's message: it failed) and
+    /// gives the next value to test, or `None` when the search has ended (see `outcome`).
+    fn next(&mut self, verdict: Result<(), String>) -> Option<S::Value> {
+        let tree = self.tree.as_mut()?;
+        match (self.shrinking, verdict) {
+            (None, Ok(())) => {
+                self.successes += 1;
+                self.generate()
+            }
+            (None, Err(why)) => {
+                self.last_failure = why;
+                if self.max_shrink_iters == 0 || !tree.simplify() {
+                    return self.finish();
+                }
+                self.shrinking = Some(0);
+                self.shrink_step()
+            }
+            (Some(_), Ok(())) => {
+                if !tree.complicate() {
+                    return self.finish();
+                }
+                self.shrink_step()
+            }
+            (Some(_), Err(why)) => {
+                self.last_failure = why;
+                if !tree.simplify() {
+                    return self.finish();
+                }
+                self.shrink_step()
+            }
+        }
+    }
+
+    /// How the search ended: `Ok` when every case passed, else proptest's error with the
+    /// minimal failing value.
+    fn outcome(self) -> Result<(), TestError<S::Value>> {
+        self.end.unwrap_or(Ok(()))
+    }
+
+    fn generate(&mut self) -> Option<S::Value> {
+        if self.successes >= self.cases {
+            self.end = Some(Ok(()));
+            return None;
+        }
+        // proptest draws a seed per case and reseeds from it (so that a failure's seed could be
+        // persisted), then draws the case's value tree.
+        let seed: [u8; 32] = self.runner.rng().random();
+        *self.runner.rng() = TestRng::from_seed(RngAlgorithm::ChaCha, &seed);
+        match self.strategy.new_tree(&mut self.runner) {
+            Ok(tree) => {
+                let value = tree.current();
+                self.tree = Some(tree);
+                Some(value)
+            }
+            Err(why) => {
+                self.end = Some(Err(TestError::Abort(why)));
+                None
+            }
+        }
+    }
+
+    fn shrink_step(&mut self) -> Option<S::Value> {
+        let tree = self.tree.as_mut()?;
+        let done = self.shrinking.unwrap_or(0);
+        if done >= self.max_shrink_iters {
+            // Out of shrinking runs: back to the most recent failing value.
+            while tree.complicate() {}
+            return self.finish();
+        }
+        self.shrinking = Some(done + 1);
+        Some(tree.current())
+    }
+
+    fn finish(&mut self) -> Option<S::Value> {
+        let minimal = self.tree.as_ref()?.current();
+        let why = std::mem::take(&mut self.last_failure);
+        self.end = Some(Err(TestError::Fail(why.into(), minimal)));
+        None
+    }
+}
+
+/// The whole proptest run: the search, and what its cases found so far.
+struct Cases<S: Strategy<Value = Vec<u8>>> {
+    search: Search<S>,
+    whole: Arc<ModelRun>,
+    executions: u64,
+    /// (executions before it, time, result) of the first failing case.
+    first_failure: Option<(u64, std::time::Duration, EngineResult)>,
+    histogram: std::collections::BTreeMap<String, u64>,
+    /// The cap that made the rest of the cases pass without running.
+    stopped: Option<Cap>,
+    error: Option<String>,
+}
+
+impl<S: Strategy<Value = Vec<u8>>> Cases<S> {
+    fn first(&mut self) -> Option<Vec<u8>> {
+        let next = self.search.start();
+        self.unless_over_budget(next)
+    }
+
+    /// Records the result of the last case and gives the next choice vector to run.
+    fn record(&mut self, r: EngineResult) -> Option<Vec<u8>> {
+        self.executions += r.executions;
+        self.whole
+            .executions
+            .store(self.executions, Ordering::Relaxed);
+        self.whole.progress(false);
+        if self.first_failure.is_none() {
+            for (k, v) in &r.histogram {
+                *self.histogram.entry(k.clone()).or_default() += v;
+            }
+        }
+        let verdict = match r.verdict {
+            Verdict::Passed => Ok(()),
+            Verdict::Caught => {
+                let message = r.message().unwrap_or("").to_string();
+                if self.first_failure.is_none() {
+                    self.first_failure = Some((self.executions, self.whole.start.elapsed(), r));
+                }
+                Err(message)
+            }
+            // A cap or an engine error is not a failure of the structure: never shrunk towards.
+            _ => {
+                if r.verdict == Verdict::Error {
+                    self.error.get_or_insert(r.note);
+                }
+                Ok(())
+            }
+        };
+        let next = self.search.next(verdict);
+        self.unless_over_budget(next)
+    }
+
+    /// Out of time, the remaining cases (and shrink candidates) pass without running.
+    fn unless_over_budget(&mut self, mut next: Option<Vec<u8>>) -> Option<Vec<u8>> {
+        while next.is_some() {
+            let Some(cap) = self.whole.over_budget() else {
+                break;
+            };
+            self.stopped.get_or_insert(cap);
+            next = self.search.next(Ok(()));
+        }
+        next
+    }
+}
+
+/// Where one shuttle runner stands: its execution count when its current case started, and
+/// whether the search ended inside it.
+#[derive(Default)]
+struct RunnerState {
+    base: std::cell::Cell<u64>,
+    ended: std::cell::Cell<bool>,
+}
+
+/// A [`ChoiceScheduler`] that runs one case per execution, taking the next choice vector from
+/// the search, so that one shuttle runner runs case after case.
+///
+/// shuttle keeps its pool of coroutine stacks for the length of one `Runner::run`; a runner per
+/// case mapped fresh stacks for every case (24,000 mmap/munmap pairs for one scenario of 1,000
+/// cases, against 48 for shuttle's random scheduler over as many executions). Asked for an
+/// execution after the first, this scheduler knows the one before it passed: a failure, a cap
+/// or an error ends the execution as stopping, and `Recording` then ends the runner without
+/// asking. The engine starts a new runner for the next case. Each case runs as it would alone:
+/// every execution resets the model's per-execution state.
+struct Pull<S: Strategy<Value = Vec<u8>>> {
+    cases: Rc<RefCell<Cases<S>>>,
+    run: Arc<ModelRun>,
+    state: Rc<RunnerState>,
+    choices: ChoiceScheduler,
+    started: bool,
+}
+
+impl<S: Strategy<Value = Vec<u8>>> Scheduler for Pull<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if std::mem::replace(&mut self.started, true) {
+            let mut r = EngineResult::empty(EngineKind::Proptest, &self.run.scenario);
+            r.executions = self.run.executions() - self.state.base.get();
+            r.histogram = std::mem::take(&mut *super::lock(&self.run.histogram));
+            let Some(next) = self.cases.borrow_mut().record(r) else {
+                self.state.ended.set(true);
+                return None;
+            };
+            self.state.base.set(self.run.executions());
+            self.choices = ChoiceScheduler::new(next);
+        }
+        self.choices.new_execution()
+    }
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        self.choices.next_task(runnable, current, is_yielding)
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.choices.next_u64()
+    }
 }
 
 /// Searches for a failing schedule with proptest, then shrinks it.
@@ -179,7 +424,7 @@ pub fn run(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig, opts: &RunOptions
         rng_algorithm: RngAlgorithm::ChaCha,
         ..Config::default()
     };
-    let mut runner =
+    let runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &cfg.seed));
     // The run as a whole: its time limit, its progress.
     let whole = ModelRun::new(
@@ -189,60 +434,77 @@ pub fn run(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig, opts: &RunOptions
         None,
         opts,
     );
-    let executions = AtomicU64::new(0);
-    let first_failure = Mutex::new(None::<(u64, std::time::Duration, EngineResult)>);
-    let histogram = Mutex::new(std::collections::BTreeMap::<String, u64>::new());
-    let stopped = Mutex::new(None::<Cap>);
-    let error = Mutex::new(None::<String>);
-    let outcome = runner.run(&vec(any::<u8>(), 0..=cfg.max_len), |choices| {
-        if let Some(cap) = whole.over_budget() {
-            // Out of time: remaining cases (and shrink candidates) pass without running.
-            super::lock(&stopped).get_or_insert(cap);
-            return Ok(());
+    let cases = Rc::new(RefCell::new(Cases {
+        search: Search::new(runner, vec(any::<u8>(), 0..=cfg.max_len)),
+        whole: whole.clone(),
+        executions: 0,
+        first_failure: None,
+        histogram: Default::default(),
+        stopped: None,
+        error: None,
+    }));
+    // The runners' own runs have no limits and no progress: the whole run has them.
+    let case_opts = RunOptions {
+        traces: opts.traces,
+        time_limit: None,
+        progress: None,
+    };
+    let mut next = cases.borrow_mut().first();
+    while let Some(choices) = next {
+        let run = ModelRun::new(
+            EngineKind::Proptest,
+            scenario.name(),
+            None,
+            None,
+            &case_opts,
+        );
+        let state = Rc::new(RunnerState::default());
+        let pull = Pull {
+            cases: cases.clone(),
+            run: run.clone(),
+            state: state.clone(),
+            choices: ChoiceScheduler::new(choices),
+            started: false,
+        };
+        let out = run_with(
+            scenario,
+            pull,
+            cfg.max_steps,
+            &run,
+            &case_opts,
+            super::shuttle::Drive {
+                time_choices: true,
+                ..Default::default()
+            },
+        );
+        if state.ended.get() {
+            break;
         }
-        let r = run_choices_with(scenario, &choices, cfg.max_steps, opts, Some(&executions));
-        whole
-            .executions
-            .store(executions.load(Ordering::Relaxed), Ordering::Relaxed);
-        whole.progress(false);
-        let mut ff = super::lock(&first_failure);
-        if ff.is_none() {
-            for (k, v) in &r.histogram {
-                *super::lock(&histogram).entry(k.clone()).or_default() += v;
-            }
-        }
-        match r.verdict {
-            Verdict::Passed => Ok(()),
-            Verdict::Caught => {
-                if ff.is_none() {
-                    *ff = Some((
-                        executions.load(Ordering::Relaxed),
-                        whole.start.elapsed(),
-                        r.clone(),
-                    ));
-                }
-                Err(TestCaseError::fail(r.message().unwrap_or("").to_string()))
-            }
-            // A cap or an engine error is not a failure of the structure: never shrunk towards.
-            _ => {
-                if r.verdict == Verdict::Error {
-                    super::lock(&error).get_or_insert(r.note.clone());
-                }
-                Ok(())
-            }
-        }
-    });
-    let total = executions.load(Ordering::Relaxed);
+        // The runner ended at this case: it failed, hit a cap or erred.
+        let mut r = out.result(EngineKind::Proptest, scenario.name(), &run);
+        r.executions = run.executions() - state.base.get();
+        next = cases.borrow_mut().record(r);
+    }
+    let Ok(cases) = Rc::try_unwrap(cases).map(RefCell::into_inner) else {
+        unreachable!("every runner and its scheduler have ended")
+    };
+    let Cases {
+        search,
+        executions: total,
+        first_failure,
+        histogram,
+        stopped,
+        error,
+        ..
+    } = cases;
+    let outcome = search.outcome();
     let elapsed = whole.start.elapsed();
-    let first = super::lock(&first_failure).take();
-    let histogram = super::lock(&histogram).clone();
-    let stopped = *super::lock(&stopped);
     let mut r = EngineResult::empty(EngineKind::Proptest, scenario.name());
     r.executions = total;
     r.elapsed = elapsed;
     r.histogram = histogram;
     whole.progress(true);
-    if let Some(e) = super::lock(&error).take() {
+    if let Some(e) = error {
         apply(&mut r, Ending::Error(e), || None);
         return r;
     }
@@ -258,8 +520,8 @@ pub fn run(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig, opts: &RunOptions
         }
         Err(TestError::Fail(_, minimal)) => {
             // Rerun the shrunk schedule to record its interleaving and shuttle schedule.
-            let mut m = run_choices_with(scenario, &minimal, cfg.max_steps, opts, None);
-            let (at, ttf, original) = first.expect("a failing case was recorded");
+            let mut m = run_choices_with(scenario, &minimal, cfg.max_steps, opts);
+            let (at, ttf, original) = first_failure.expect("a failing case was recorded");
             if m.verdict != Verdict::Caught {
                 // The shrunk input no longer fails on its own: report the original failure.
                 m = original;
@@ -288,5 +550,103 @@ pub fn run(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig, opts: &RunOptions
             );
             r
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Whether a value fails the test.
+    type Predicate = dyn Fn(&[u8]) -> bool;
+
+    fn runner(cases: u32, max_shrink_iters: u32) -> TestRunner {
+        let config = Config {
+            cases,
+            max_shrink_iters,
+            failure_persistence: None,
+            rng_algorithm: RngAlgorithm::ChaCha,
+            ..Config::default()
+        };
+        TestRunner::new_with_rng(
+            config,
+            TestRng::from_seed(RngAlgorithm::ChaCha, b"racelab proptest schedule seed!!"),
+        )
+    }
+
+    /// The values proptest's own runner tests, in order, and its outcome.
+    fn by_proptest(cases: u32, shrink: u32, fails: &Predicate) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+        let seen = RefCell::new(Vec::new());
+        let outcome = runner(cases, shrink).run(&vec(any::<u8>(), 0..=64), |v| {
+            seen.borrow_mut().push(v.clone());
+            if fails(&v) {
+                Err(proptest::test_runner::TestCaseError::fail("fails"))
+            } else {
+                Ok(())
+            }
+        });
+        let minimal = match outcome {
+            Ok(()) => None,
+            Err(TestError::Fail(_, v)) => Some(v),
+            Err(e) => panic!("proptest aborted: {e}"),
+        };
+        (seen.into_inner(), minimal)
+    }
+
+    /// The same through `Search`.
+    fn by_search(cases: u32, shrink: u32, fails: &Predicate) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+        let mut search = Search::new(runner(cases, shrink), vec(any::<u8>(), 0..=64));
+        let mut seen = Vec::new();
+        let mut next = search.start();
+        while let Some(v) = next {
+            let verdict = if fails(&v) {
+                Err("fails".to_string())
+            } else {
+                Ok(())
+            };
+            seen.push(v);
+            next = search.next(verdict);
+        }
+        let minimal = match search.outcome() {
+            Ok(()) => None,
+            Err(TestError::Fail(_, v)) => Some(v),
+            Err(e) => panic!("search aborted: {e}"),
+        };
+        (seen, minimal)
+    }
+
+    #[test]
+    fn search_runs_what_proptest_runs() {
+        // Each predicate drives a different path: every case passes; a failure shrinks to the
+        // end; a failure found late; shrinking cut short by its budget, and switched off.
+        let never = |_: &[u8]| false;
+        let two_big = |v: &[u8]| v.iter().filter(|&&b| b > 200).count() >= 2;
+        let long_odd = |v: &[u8]| v.len() > 40 && v.iter().map(|&b| b as u32).sum::<u32>() % 2 == 1;
+        let rare = |v: &[u8]| v.windows(2).any(|w| w[0] == 7 && w[1] > 128);
+        let cases: [(u32, u32, &Predicate); 6] = [
+            (300, 10_000, &never),
+            (1_000, 10_000, &two_big),
+            (1_000, 10_000, &long_odd),
+            (1_000, 10_000, &rare),
+            (1_000, 3, &two_big),
+            (1_000, 0, &two_big),
+        ];
+        for (i, (n, shrink, fails)) in cases.into_iter().enumerate() {
+            let (want, want_min) = by_proptest(n, shrink, fails);
+            let (got, got_min) = by_search(n, shrink, fails);
+            assert!(!want.is_empty(), "predicate {i} tested nothing");
+            assert_eq!(got.len(), want.len(), "predicate {i}: how many values");
+            assert_eq!(got, want, "predicate {i}: the values and their order");
+            assert_eq!(
+                got_min, want_min,
+                "predicate {i}: the minimal failing value"
+            );
+        }
+        // The paths are really taken: a pass, and shrinks that ran.
+        assert!(by_proptest(300, 10_000, &never).1.is_none());
+        assert!(
+            by_proptest(1_000, 10_000, &two_big).0.len() > by_proptest(1_000, 0, &two_big).0.len()
+        );
     }
 }
