@@ -140,18 +140,24 @@ fn run_choices_with(
 ) -> EngineResult {
     let scheduler = ChoiceScheduler::new(choices.to_vec());
     let run = ModelRun::new(EngineKind::Proptest, scenario.name(), None, Some(1), opts);
-    let out = run_with(
-        scenario,
-        scheduler,
-        max_steps,
-        &run,
-        opts,
-        super::shuttle::Drive {
-            time_choices: true,
-            ..Default::default()
-        },
-    );
+    let out = run_on(scenario, scheduler, max_steps, &run, opts);
     out.result(EngineKind::Proptest, scenario.name(), &run)
+}
+
+/// Runs `scenario` under a scheduler of choice vectors: shuttle's run, with the engine choosing
+/// when timers fire.
+fn run_on<S: Scheduler + 'static>(
+    scenario: &Scenario<Shuttle>,
+    scheduler: S,
+    max_steps: usize,
+    run: &Arc<ModelRun>,
+    opts: &RunOptions,
+) -> super::shuttle::Output {
+    let drive = super::shuttle::Drive {
+        time_choices: true,
+        ..Default::default()
+    };
+    run_with(scenario, scheduler, max_steps, run, opts, drive)
 }
 
 /// Searches for a failing schedule with proptest with default options, then shrinks it.
@@ -466,17 +472,7 @@ pub fn run(scenario: &Scenario<Shuttle>, cfg: &ProptestConfig, opts: &RunOptions
             choices: ChoiceScheduler::new(choices),
             started: false,
         };
-        let out = run_with(
-            scenario,
-            pull,
-            cfg.max_steps,
-            &run,
-            &case_opts,
-            super::shuttle::Drive {
-                time_choices: true,
-                ..Default::default()
-            },
-        );
+        let out = run_on(scenario, pull, cfg.max_steps, &run, &case_opts);
         if state.ended.get() {
             break;
         }
